@@ -1,0 +1,15 @@
+// The single-table key layout. Every tenant item's partition key starts with `T#<tenantId>#`,
+// so IAM can pin a tenant's session to its own rows (dynamodb:LeadingKeys) and no query
+// built from a tenant-bound repository can reach another tenant's rows.
+export const keys = {
+  tenantMeta: (tenantId: string) => `T#${tenantId}#META`,
+  tenantSk: 'TENANT',
+  dataKeySk: (keyVersion: number) => `DATAKEY#${String(keyVersion).padStart(6, '0')}`,
+  clientPk: (scope: string) => (scope === 'platform' ? 'PLATFORM' : `T#${scope}#META`),
+  clientSk: (clientId: string) => `CLIENT#${clientId}`,
+  tenantIndexPk: 'PLATFORM',
+  tenantIndexSk: (tenantId: string) => `TENANT#${tenantId}`,
+  secretHeads: (tenantId: string) => `T#${tenantId}#HEADS`,
+  secretVersions: (tenantId: string, path: string) => `T#${tenantId}#SECRET#${path}`,
+  versionSk: (version: number) => `V#${String(version).padStart(10, '0')}`,
+} as const;

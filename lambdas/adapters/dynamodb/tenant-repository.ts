@@ -1,0 +1,111 @@
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, WriteConflictError } from '../../core/errors';
+import { TENANT_ID } from '../../core/ids';
+import type { Page, PageRequest } from '../../ports/secret-repository';
+import type {
+  ClientRecord,
+  ClientRepository,
+  CredentialScope,
+  DataKeyRecord,
+  TenantRecord,
+  TenantRepository,
+} from '../../ports/tenant-repository';
+import { decodeCursor, encodeCursor } from './cursor';
+import { dynamo } from './errors';
+import { keys } from './keys';
+
+const isTenantPosition = (p: unknown): p is string => typeof p === 'string' && TENANT_ID.test(p);
+const strip = <T extends object>(item: Record<string, unknown>): T => {
+  const { pk: _pk, sk: _sk, ...rest } = item;
+  return rest as T;
+};
+
+/** Platform-level records: tenants, their wrapped data keys and API clients. */
+export class DynamoTenantRepository implements TenantRepository, ClientRepository {
+  constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
+
+  async createTenant(tenant: TenantRecord, dataKey: DataKeyRecord, owner: ClientRecord): Promise<void> {
+    const notExists = { ConditionExpression: 'attribute_not_exists(pk)' };
+    try {
+      await dynamo(() =>
+        this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: this.table, Item: { pk: keys.tenantMeta(tenant.tenantId), sk: keys.tenantSk, ...tenant }, ...notExists } },
+              { Put: { TableName: this.table, Item: { pk: keys.tenantIndexPk, sk: keys.tenantIndexSk(tenant.tenantId), ...tenant }, ...notExists } },
+              {
+                Put: {
+                  TableName: this.table,
+                  Item: { pk: keys.tenantMeta(tenant.tenantId), sk: keys.dataKeySk(dataKey.keyVersion), ...dataKey },
+                  ...notExists,
+                },
+              },
+              { Put: { TableName: this.table, Item: { pk: keys.clientPk(owner.scope), sk: keys.clientSk(owner.clientId), ...owner }, ...notExists } },
+            ],
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof WriteConflictError) throw new ConflictError(`Tenant '${tenant.tenantId}' already exists.`);
+      throw error;
+    }
+  }
+
+  async getTenant(tenantId: string): Promise<TenantRecord | undefined> {
+    const { Item } = await dynamo(() =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: { pk: keys.tenantMeta(tenantId), sk: keys.tenantSk }, ConsistentRead: true })),
+    );
+    return Item ? strip<TenantRecord>(Item) : undefined;
+  }
+
+  async listTenants(page: PageRequest): Promise<Page<TenantRecord>> {
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor, isTenantPosition);
+    const result = await dynamo(() =>
+      this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :t)',
+          ExpressionAttributeValues: { ':pk': keys.tenantIndexPk, ':t': 'TENANT#' },
+          ExclusiveStartKey: after === undefined ? undefined : { pk: keys.tenantIndexPk, sk: keys.tenantIndexSk(after) },
+          Limit: page.limit,
+        }),
+      ),
+    );
+    const items = (result.Items ?? []).map((item) => strip<TenantRecord>(item));
+    const last = items.at(-1);
+    return { items, ...(result.LastEvaluatedKey && last ? { cursor: encodeCursor(last.tenantId) } : {}) };
+  }
+
+  async getDataKey(tenantId: string, keyVersion: number): Promise<DataKeyRecord | undefined> {
+    const { Item } = await dynamo(() =>
+      this.db.send(
+        new GetCommand({ TableName: this.table, Key: { pk: keys.tenantMeta(tenantId), sk: keys.dataKeySk(keyVersion) }, ConsistentRead: true }),
+      ),
+    );
+    return Item ? strip<DataKeyRecord>(Item) : undefined;
+  }
+
+  async get(scope: CredentialScope, clientId: string): Promise<ClientRecord | undefined> {
+    const { Item } = await dynamo(() =>
+      this.db.send(new GetCommand({ TableName: this.table, Key: { pk: keys.clientPk(scope), sk: keys.clientSk(clientId) }, ConsistentRead: true })),
+    );
+    return Item ? strip<ClientRecord>(Item) : undefined;
+  }
+
+  async put(client: ClientRecord, mustBeNew: boolean): Promise<void> {
+    try {
+      await dynamo(() =>
+        this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { pk: keys.clientPk(client.scope), sk: keys.clientSk(client.clientId), ...client },
+            ...(mustBeNew ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof WriteConflictError) throw new ConflictError(`Client '${client.clientId}' already exists.`);
+      throw error;
+    }
+  }
+}

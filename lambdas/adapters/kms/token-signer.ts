@@ -1,0 +1,52 @@
+import { createHash, createPublicKey } from 'node:crypto';
+import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { DependencyUnavailableError } from '../../core/errors';
+import type { PublicJwk, TokenSigner } from '../../ports/key-service';
+import { derToJose } from './der';
+import { kms } from './errors';
+
+interface SigningKey {
+  readonly keyArn: string;
+  readonly jwk: PublicJwk;
+}
+
+/** ES256 with a KMS ECC_NIST_P256 key; the public half is fetched once per container. */
+export class KmsTokenSigner implements TokenSigner {
+  private signingKey?: Promise<SigningKey>;
+
+  constructor(private readonly client: KMSClient, private readonly keyId_: string) {}
+
+  async keyId(): Promise<string> {
+    return (await this.key()).jwk.kid;
+  }
+
+  async sign(message: Uint8Array): Promise<Uint8Array> {
+    const { keyArn } = await this.key();
+    const result = await kms(() =>
+      this.client.send(new SignCommand({ KeyId: keyArn, Message: message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' })),
+    );
+    if (!result.Signature) throw new DependencyUnavailableError('kms');
+    return derToJose(result.Signature);
+  }
+
+  async publicJwks(): Promise<PublicJwk[]> {
+    return [(await this.key()).jwk];
+  }
+
+  private key(): Promise<SigningKey> {
+    this.signingKey ??= this.load().catch((error) => {
+      this.signingKey = undefined; // a cold-start outage must not poison the container
+      throw error;
+    });
+    return this.signingKey;
+  }
+
+  private async load(): Promise<SigningKey> {
+    const result = await kms(() => this.client.send(new GetPublicKeyCommand({ KeyId: this.keyId_ })));
+    if (!result.PublicKey || !result.KeyId) throw new DependencyUnavailableError('kms');
+    const jwk = createPublicKey({ key: Buffer.from(result.PublicKey), format: 'der', type: 'spki' }).export({ format: 'jwk' });
+    // The kid names the key without publishing its ARN (account id, region).
+    const kid = createHash('sha256').update(result.KeyId).digest('base64url').slice(0, 16);
+    return { keyArn: result.KeyId, jwk: { kty: 'EC', crv: 'P-256', x: jwk.x!, y: jwk.y!, kid, alg: 'ES256', use: 'sig' } };
+  }
+}

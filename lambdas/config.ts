@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+// Read once per container, at cold start, and fail fast: a misconfigured function should
+// refuse every request loudly rather than half-work.
+const regionList = z
+  .string()
+  .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region like eu-west-1')).min(1));
+
+const ConfigSchema = z.object({
+  COFFER_TABLE_NAME: z.string().min(3),
+  COFFER_REGIONS: regionList,
+  AWS_REGION: z.string().min(1),
+  COFFER_SIGNING_KEY_ID: z.string().min(1),
+  COFFER_ISSUER: z.string().url(),
+  COFFER_AUDIENCE: z.string().min(1).default('coffer'),
+  COFFER_AUDIT_BUCKET: z.string().optional(),
+  COFFER_DATA_KEY_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+  /** Only when running locally against moto. */
+  AWS_ENDPOINT_URL: z.string().url().optional(),
+});
+
+export interface CofferConfig {
+  readonly table: string;
+  /** All regions holding a copy of each data key; the first is the primary. */
+  readonly regions: readonly string[];
+  readonly primaryRegion: string;
+  readonly region: string;
+  readonly signingKeyId: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly auditBucket?: string;
+  readonly dataKeyTtlMs: number;
+  readonly endpoint?: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): CofferConfig {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid Coffer configuration: ${problems}`);
+  }
+  const c = parsed.data;
+  if (!c.COFFER_REGIONS.includes(c.AWS_REGION)) {
+    throw new Error(`Invalid Coffer configuration: AWS_REGION ${c.AWS_REGION} is not one of COFFER_REGIONS`);
+  }
+  return {
+    table: c.COFFER_TABLE_NAME,
+    regions: c.COFFER_REGIONS,
+    primaryRegion: c.COFFER_REGIONS[0]!,
+    region: c.AWS_REGION,
+    signingKeyId: c.COFFER_SIGNING_KEY_ID,
+    issuer: c.COFFER_ISSUER,
+    audience: c.COFFER_AUDIENCE,
+    ...(c.COFFER_AUDIT_BUCKET ? { auditBucket: c.COFFER_AUDIT_BUCKET } : {}),
+    dataKeyTtlMs: c.COFFER_DATA_KEY_TTL_SECONDS * 1000,
+    ...(c.AWS_ENDPOINT_URL ? { endpoint: c.AWS_ENDPOINT_URL } : {}),
+  };
+}

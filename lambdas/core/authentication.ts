@@ -1,0 +1,24 @@
+import type { ClientRepository } from '../ports/tenant-repository';
+import { verifySecret } from './credentials';
+import { UnauthenticatedError } from './errors';
+import { scopeOfClientId } from './ids';
+import type { Principal } from './principal';
+import type { TokenIssuer, TokenResponse } from './tokens';
+
+// Grants of POST /v1/token. Every failure is the same UnauthenticatedError, after the same
+// amount of work, so a caller learns nothing about which part was wrong.
+export class Authentication {
+  constructor(private readonly clients: ClientRepository, private readonly tokens: TokenIssuer) {}
+
+  async clientCredentials(clientId: string, clientSecret: string): Promise<TokenResponse> {
+    const scope = scopeOfClientId(clientId);
+    const client = scope === undefined ? undefined : await this.clients.get(scope, clientId);
+    const secretMatches = await verifySecret(clientSecret, client?.secretHash);
+    if (!client || !secretMatches || client.status !== 'active') throw new UnauthenticatedError();
+    const principal: Principal =
+      client.scope === 'platform'
+        ? { kind: 'platform', type: 'platform', id: client.clientId }
+        : { kind: 'tenant', tenantId: client.scope, type: 'client', id: client.clientId, roles: client.roles };
+    return this.tokens.issue(principal);
+  }
+}

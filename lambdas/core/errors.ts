@@ -1,0 +1,102 @@
+// One error tree for the whole domain. Each leaf is a fact with a stable code; the HTTP
+// layer maps codes to statuses in one table (lambdas/middleware/problem-json.ts).
+
+export type ErrorCode =
+  | 'invalid-request'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not-found'
+  | 'conflict'
+  | 'version-conflict'
+  | 'payload-too-large'
+  | 'unsupported-media-type'
+  | 'method-not-allowed'
+  | 'rate-limited'
+  | 'dependency-unavailable'
+  | 'internal';
+
+export abstract class CofferError extends Error {
+  abstract readonly code: ErrorCode;
+  /** Safe to show to the caller: never contains a secret value or internals. */
+  readonly detail: string;
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(detail, options);
+    this.detail = detail;
+    this.name = new.target.name;
+  }
+}
+
+export interface FieldIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
+export class InvalidRequestError extends CofferError {
+  readonly code = 'invalid-request';
+  constructor(detail: string, readonly issues: readonly FieldIssue[] = []) {
+    super(detail);
+  }
+}
+
+/** Bad or missing credentials. One generic message, never which part was wrong. */
+export class UnauthenticatedError extends CofferError {
+  readonly code = 'unauthenticated';
+  constructor(detail = 'The credentials are missing, invalid or expired.') {
+    super(detail);
+  }
+}
+
+export class ForbiddenError extends CofferError {
+  readonly code = 'forbidden';
+}
+
+/** Missing, deleted, or another tenant's: the caller cannot tell which. */
+export class NotFoundError extends CofferError {
+  readonly code = 'not-found';
+}
+
+export class ConflictError extends CofferError {
+  readonly code = 'conflict';
+}
+
+export class VersionConflictError extends CofferError {
+  readonly code = 'version-conflict';
+  constructor(readonly expected: number, readonly actual: number | undefined) {
+    super(`The secret is at version ${actual ?? 'none'}, not ${expected}.`);
+  }
+}
+
+export class PayloadTooLargeError extends CofferError {
+  readonly code = 'payload-too-large';
+}
+
+export class UnsupportedMediaTypeError extends CofferError {
+  readonly code = 'unsupported-media-type';
+}
+
+export class MethodNotAllowedError extends CofferError {
+  readonly code = 'method-not-allowed';
+}
+
+export class RateLimitedError extends CofferError {
+  readonly code = 'rate-limited';
+  constructor(detail: string, readonly retryAfterSeconds: number) {
+    super(detail);
+  }
+}
+
+/** KMS, DynamoDB or S3 could not do its part; the request changed nothing. */
+export class DependencyUnavailableError extends CofferError {
+  readonly code = 'dependency-unavailable';
+  constructor(readonly dependency: 'dynamodb' | 'kms' | 's3' | 'sts', options?: { cause?: unknown }) {
+    super(`A storage or key service (${dependency}) is unavailable; nothing was changed. Retry later.`, options);
+  }
+}
+
+/** A broken invariant: our bug, never the caller's. */
+export class InternalError extends CofferError {
+  readonly code = 'internal';
+}
+
+/** Someone else wrote the same secret between our read and our write. */
+export class WriteConflictError extends ConflictError {}

@@ -1,0 +1,26 @@
+import { ForbiddenError } from './errors';
+import type { Principal, Role, TenantPrincipal } from './principal';
+
+// Role-based rules of the foundation; policies of access-control entries (deny wins,
+// default deny) layer on top in the same function, so every caller already goes through it.
+export type SecretOperation = 'create' | 'read' | 'update' | 'delete' | 'list' | 'purge';
+
+const ROLE_OPERATIONS: Record<Role, ReadonlySet<SecretOperation>> = {
+  owner: new Set(['create', 'read', 'update', 'delete', 'list', 'purge']),
+  admin: new Set(['create', 'read', 'update', 'delete', 'list', 'purge']),
+  contributor: new Set(['create', 'read', 'update', 'delete', 'list']),
+  viewer: new Set(['read', 'list']),
+};
+
+export function authorizeSecretOperation(principal: Principal, operation: SecretOperation): TenantPrincipal {
+  if (principal.kind !== 'tenant') {
+    throw new ForbiddenError('Platform principals manage tenants; they cannot access tenant secrets.');
+  }
+  const allowed = principal.roles.some((role) => ROLE_OPERATIONS[role].has(operation));
+  if (!allowed) throw new ForbiddenError(`Your roles do not allow '${operation}' on secrets.`);
+  return principal;
+}
+
+export function authorizePlatformAdmin(principal: Principal): void {
+  if (principal.kind !== 'platform') throw new ForbiddenError('Only the platform admin can manage tenants.');
+}

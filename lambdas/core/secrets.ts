@@ -1,0 +1,195 @@
+import type { Clock } from '../ports/clock';
+import type { TenantDataKeys } from '../ports/data-keys';
+import type { Page, PageRequest, SecretHead, SecretRepository, SecretSummary, SecretVersionInfo } from '../ports/secret-repository';
+import { open, seal } from './envelope';
+import { ConflictError, NotFoundError, PayloadTooLargeError, VersionConflictError, WriteConflictError } from './errors';
+import { authorizeSecretOperation } from './policy';
+import type { Principal } from './principal';
+import { describePrincipal } from './principal';
+import type { SecretPath } from './secret-path';
+
+export const MAX_SECRET_DATA_BYTES = 64 * 1024;
+/** Unconditional writes retry on a lost race: each attempt becomes its own version. */
+const WRITE_ATTEMPTS = 5;
+
+export interface SecretInput {
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly description?: string;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+export interface SecretView {
+  readonly path: string;
+  readonly version: number;
+  readonly latestVersion: number;
+  readonly data: Record<string, unknown>;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly description?: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface SecretMetadataView extends SecretSummary {
+  readonly versions: Page<SecretVersionInfo>;
+}
+
+export interface SecretsDeps {
+  readonly repository: SecretRepository;
+  readonly dataKeys: TenantDataKeys;
+  readonly clock: Clock;
+}
+
+/** A tenant's secrets: the rules of create, version, read, list, delete, restore and purge. */
+export class Secrets {
+  constructor(private readonly tenantId: string, private readonly deps: SecretsDeps) {}
+
+  async create(principal: Principal, path: SecretPath, input: SecretInput): Promise<SecretSummary> {
+    authorizeSecretOperation(principal, 'create');
+    const existing = await this.deps.repository.head(path);
+    if (existing) throw this.exists(existing);
+    try {
+      return await this.writeNext(principal, path, input, undefined);
+    } catch (error) {
+      if (error instanceof WriteConflictError) throw new ConflictError(`A secret already exists at '${path}'.`);
+      throw error;
+    }
+  }
+
+  /** Writes a new version, creating the secret when missing; `ifMatch` makes it check-and-set. */
+  async write(principal: Principal, path: SecretPath, input: SecretInput, ifMatch?: number): Promise<SecretSummary> {
+    authorizeSecretOperation(principal, 'update');
+    for (let attempt = 1; ; attempt++) {
+      const head = await this.deps.repository.head(path);
+      if (head?.deletedAt) throw new ConflictError(`The secret at '${path}' is deleted; restore it before writing.`);
+      if (head === undefined) authorizeSecretOperation(principal, 'create');
+      if (ifMatch !== undefined && head?.version !== ifMatch) throw new VersionConflictError(ifMatch, head?.version);
+      try {
+        return await this.writeNext(principal, path, input, head);
+      } catch (error) {
+        if (!(error instanceof WriteConflictError)) throw error;
+        if (ifMatch !== undefined) throw new VersionConflictError(ifMatch, undefined);
+        if (attempt >= WRITE_ATTEMPTS) throw new ConflictError('Too many concurrent writers on this secret; retry.');
+      }
+    }
+  }
+
+  async read(principal: Principal, path: SecretPath, version?: number): Promise<SecretView> {
+    authorizeSecretOperation(principal, 'read');
+    const head = await this.liveHead(path);
+    const record =
+      version === undefined || version === head.version ? head.latest : await this.deps.repository.version(path, version);
+    if (!record) throw new NotFoundError(`Secret '${path}' has no version ${version}.`);
+    const key = await this.deps.dataKeys.get(record.keyVersion);
+    const plaintext = open(key, this.sealContext(path, record.version, record.keyVersion), record.ciphertext);
+    return {
+      path,
+      version: record.version,
+      latestVersion: head.version,
+      data: JSON.parse(plaintext.toString('utf8')) as Record<string, unknown>,
+      createdAt: record.createdAt,
+      createdBy: record.createdBy,
+      ...(head.description === undefined ? {} : { description: head.description }),
+      tags: head.tags,
+    };
+  }
+
+  async list(principal: Principal, prefix: string, page: PageRequest, includeDeleted = false): Promise<Page<SecretSummary>> {
+    authorizeSecretOperation(principal, 'list');
+    return this.deps.repository.list(prefix, page, includeDeleted);
+  }
+
+  async metadata(principal: Principal, path: SecretPath, page: PageRequest): Promise<SecretMetadataView> {
+    authorizeSecretOperation(principal, 'list');
+    const head = await this.deps.repository.head(path);
+    if (!head) throw this.notFound(path);
+    const { latest: _latest, ...summary } = head;
+    return { ...summary, versions: await this.deps.repository.listVersions(path, page) };
+  }
+
+  async delete(principal: Principal, path: SecretPath): Promise<void> {
+    authorizeSecretOperation(principal, 'delete');
+    await this.liveHead(path);
+    await this.orNotFound(path, () => this.deps.repository.markDeleted(path, this.now(), describePrincipal(principal)));
+  }
+
+  async restore(principal: Principal, path: SecretPath): Promise<SecretSummary> {
+    authorizeSecretOperation(principal, 'delete');
+    const head = await this.deps.repository.head(path);
+    if (!head?.deletedAt) throw new NotFoundError(`No deleted secret at '${path}'.`);
+    const at = this.now();
+    const by = describePrincipal(principal);
+    await this.orNotFound(path, () => this.deps.repository.restore(path, at, by));
+    const { latest: _latest, deletedAt: _at, deletedBy: _by, ...summary } = head;
+    return { ...summary, updatedAt: at, updatedBy: by };
+  }
+
+  /** Irreversible. Only a soft-deleted secret can be purged, so nothing goes in one step. */
+  async purge(principal: Principal, path: SecretPath): Promise<void> {
+    authorizeSecretOperation(principal, 'purge');
+    const head = await this.deps.repository.head(path);
+    if (!head) throw this.notFound(path);
+    if (!head.deletedAt) throw new ConflictError(`Delete the secret at '${path}' before purging it.`);
+    await this.deps.repository.purge(path);
+  }
+
+  private async writeNext(principal: Principal, path: SecretPath, input: SecretInput, head: SecretHead | undefined) {
+    const plaintext = Buffer.from(JSON.stringify(input.data), 'utf8');
+    if (plaintext.length > MAX_SECRET_DATA_BYTES) {
+      throw new PayloadTooLargeError(`Secret data is ${plaintext.length} bytes serialized; the limit is ${MAX_SECRET_DATA_BYTES}.`);
+    }
+    const version = (head?.version ?? 0) + 1;
+    const { keyVersion, key } = await this.deps.dataKeys.current();
+    const at = this.now();
+    const by = describePrincipal(principal);
+    const ciphertext = seal(key, this.sealContext(path, version, keyVersion), plaintext);
+    plaintext.fill(0);
+    const description = input.description ?? head?.description;
+    const next: SecretHead = {
+      path,
+      version,
+      createdAt: head?.createdAt ?? at,
+      createdBy: head?.createdBy ?? by,
+      updatedAt: at,
+      updatedBy: by,
+      ...(description === undefined ? {} : { description }),
+      tags: input.tags ?? head?.tags ?? {},
+      latest: { path, version, createdAt: at, createdBy: by, keyVersion, ciphertext },
+    };
+    await this.deps.repository.writeVersion(next, head ? head.version : 'absent');
+    const { latest: _latest, ...summary } = next;
+    return summary;
+  }
+
+  private async liveHead(path: SecretPath): Promise<SecretHead> {
+    const head = await this.deps.repository.head(path);
+    if (!head || head.deletedAt) throw this.notFound(path);
+    return head;
+  }
+
+  private async orNotFound(path: SecretPath, change: () => Promise<void>): Promise<void> {
+    try {
+      await change();
+    } catch (error) {
+      if (error instanceof WriteConflictError) throw this.notFound(path);
+      throw error;
+    }
+  }
+
+  private exists(head: SecretHead): ConflictError {
+    return head.deletedAt
+      ? new ConflictError(`A deleted secret exists at '${head.path}'; restore or purge it first.`)
+      : new ConflictError(`A secret already exists at '${head.path}'.`);
+  }
+
+  private notFound(path: SecretPath): NotFoundError {
+    return new NotFoundError(`No secret at '${path}'.`);
+  }
+
+  private sealContext(path: SecretPath, version: number, keyVersion: number) {
+    return { tenantId: this.tenantId, path, version, keyVersion };
+  }
+
+  private now(): string {
+    return new Date(this.deps.clock.now()).toISOString();
+  }
+}

@@ -1,0 +1,92 @@
+import type { Clock } from '../ports/clock';
+import type { TenantKeyService } from '../ports/key-service';
+import type { Page, PageRequest } from '../ports/secret-repository';
+import type { ClientRecord, ClientRepository, Plan, TenantRecord, TenantRepository } from '../ports/tenant-repository';
+import { hashSecret, newClientSecret } from './credentials';
+import { NotFoundError } from './errors';
+import { newClientId, newTenantId } from './ids';
+import { authorizePlatformAdmin } from './policy';
+import type { Principal } from './principal';
+import { describePrincipal } from './principal';
+
+export interface OnboardedTenant {
+  readonly tenant: TenantRecord;
+  /** Shown once: only its hash is stored. */
+  readonly owner: { readonly clientId: string; readonly clientSecret: string };
+}
+
+export interface TenantsDeps {
+  readonly tenants: TenantRepository;
+  readonly clients: ClientRepository;
+  readonly keys: TenantKeyService;
+  readonly clock: Clock;
+}
+
+export class Tenants {
+  constructor(private readonly deps: TenantsDeps) {}
+
+  /** Creates the tenant's KMS keys, its first data key and an Owner API client. */
+  async onboard(principal: Principal, input: { name: string; plan?: Plan }): Promise<OnboardedTenant> {
+    authorizePlatformAdmin(principal);
+    const tenantId = newTenantId();
+    const at = new Date(this.deps.clock.now()).toISOString();
+    const by = describePrincipal(principal);
+    const keys = await this.deps.keys.createTenantKeys(tenantId);
+    const dataKey = await this.deps.keys.generateDataKey(tenantId, keys);
+    Buffer.from(dataKey.plaintext.buffer, dataKey.plaintext.byteOffset, dataKey.plaintext.byteLength).fill(0);
+    const clientSecret = newClientSecret();
+    const owner: ClientRecord = {
+      scope: tenantId,
+      clientId: newClientId(tenantId),
+      name: 'owner',
+      secretHash: await hashSecret(clientSecret),
+      roles: ['owner'],
+      status: 'active',
+      createdAt: at,
+      createdBy: by,
+    };
+    const tenant: TenantRecord = {
+      tenantId,
+      name: input.name,
+      plan: input.plan ?? 'free',
+      status: 'active',
+      createdAt: at,
+      createdBy: by,
+      keys,
+      currentKeyVersion: 1,
+    };
+    await this.deps.tenants.createTenant(tenant, { tenantId, keyVersion: 1, createdAt: at, wrapped: dataKey.wrapped }, owner);
+    return { tenant, owner: { clientId: owner.clientId, clientSecret } };
+  }
+
+  async get(principal: Principal, tenantId: string): Promise<TenantRecord> {
+    authorizePlatformAdmin(principal);
+    const tenant = await this.deps.tenants.getTenant(tenantId);
+    if (!tenant) throw new NotFoundError(`No tenant '${tenantId}'.`);
+    return tenant;
+  }
+
+  async list(principal: Principal, page: PageRequest): Promise<Page<TenantRecord>> {
+    authorizePlatformAdmin(principal);
+    return this.deps.tenants.listTenants(page);
+  }
+
+  /** Idempotent: makes sure a platform admin client with this id and secret exists. */
+  async ensurePlatformAdmin(clientId: string, clientSecret: string): Promise<void> {
+    const existing = await this.deps.clients.get('platform', clientId);
+    if (existing) return;
+    await this.deps.clients.put(
+      {
+        scope: 'platform',
+        clientId,
+        name: 'platform-admin',
+        secretHash: await hashSecret(clientSecret),
+        roles: [],
+        status: 'active',
+        createdAt: new Date(this.deps.clock.now()).toISOString(),
+        createdBy: 'bootstrap',
+      },
+      true,
+    );
+  }
+}

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../ports/clock';
+import type { TokenSigner } from '../ports/key-service';
+import type { Principal, Role } from './principal';
+
+export const ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly refresh_token?: string;
+}
+
+/** Claims Coffer puts in its access tokens, beyond the registered ones. */
+export interface CofferClaims {
+  readonly tid?: string;
+  readonly ptype: Principal['type'];
+  readonly roles: readonly Role[];
+}
+
+export interface TokenSettings {
+  readonly issuer: string;
+  readonly audience: string;
+}
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+
+/** Issues ES256 access tokens; the signature is made by KMS (one Sign call per token). */
+export class TokenIssuer {
+  constructor(private readonly signer: TokenSigner, private readonly clock: Clock, private readonly settings: TokenSettings) {}
+
+  async issue(principal: Principal): Promise<TokenResponse> {
+    const now = Math.floor(this.clock.now() / 1000);
+    const claims: CofferClaims =
+      principal.kind === 'tenant'
+        ? { tid: principal.tenantId, ptype: principal.type, roles: principal.roles }
+        : { ptype: 'platform', roles: [] };
+    const header = { alg: 'ES256', typ: 'JWT', kid: await this.signer.keyId() };
+    const payload = {
+      iss: this.settings.issuer,
+      aud: this.settings.audience,
+      sub: principal.id,
+      iat: now,
+      nbf: now,
+      exp: now + ACCESS_TOKEN_TTL_SECONDS,
+      jti: randomBytes(16).toString('base64url'),
+      ...claims,
+    };
+    const signingInput = `${b64url(header)}.${b64url(payload)}`;
+    const signature = await this.signer.sign(Buffer.from(signingInput, 'ascii'));
+    return {
+      access_token: `${signingInput}.${Buffer.from(signature).toString('base64url')}`,
+      token_type: 'Bearer',
+      expires_in: ACCESS_TOKEN_TTL_SECONDS,
+    };
+  }
+}

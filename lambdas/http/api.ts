@@ -1,0 +1,156 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { z } from 'zod';
+import {
+  InvalidRequestError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnauthenticatedError,
+  UnsupportedMediaTypeError,
+} from '../core/errors';
+import type { Principal } from '../core/principal';
+import { correlationId, type CofferContext } from '../middleware/correlation-id';
+import { problemJson } from '../middleware/problem-json';
+import { principalFromAuthorizerContext } from './principal-context';
+
+/** Bigger than any valid body (64 KiB of data plus metadata, JSON-escaped); refused unread. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface RequestInfo {
+  readonly correlationId: string;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+}
+
+export interface HttpResult {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+export interface RawInput {
+  readonly params: Record<string, string>;
+  readonly query: Record<string, string>;
+  readonly headers: Record<string, string>;
+  readonly body: unknown;
+}
+
+type BodyKind = 'none' | 'json' | 'json-or-form';
+
+export interface Route<S extends z.ZodType, A extends boolean> {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** The API Gateway resource template, e.g. `/v1/secrets/{path+}`. */
+  readonly resource: string;
+  readonly authenticated: A;
+  readonly body: BodyKind;
+  readonly input: S;
+  readonly handle: (args: {
+    input: z.output<S>;
+    principal: A extends true ? Principal : undefined;
+    request: RequestInfo;
+  }) => Promise<HttpResult>;
+}
+
+// biome-ignore lint: the route list is heterogeneous by design
+export type AnyRoute = Route<any, boolean>;
+
+export const route = <S extends z.ZodType, A extends boolean>(r: Route<S, A>): Route<S, A> => r;
+
+/** A thin middy handler that dispatches on method + resource, parses with zod, and answers JSON. */
+export function api(routes: readonly AnyRoute[]) {
+  const byResource = new Map<string, Map<string, AnyRoute>>();
+  for (const r of routes) {
+    const methods = byResource.get(r.resource) ?? new Map<string, AnyRoute>();
+    methods.set(r.method, r);
+    byResource.set(r.resource, methods);
+  }
+
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, CofferContext>()
+    .use(problemJson())
+    .use(httpHeaderNormalizer())
+    .use(correlationId())
+    .handler(async (event, context) => {
+      const methods = byResource.get(event.resource);
+      if (!methods) throw new NotFoundError(`No route for ${event.path}.`);
+      const matched = methods.get(event.httpMethod);
+      if (!matched) throw new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${[...methods.keys()].join(', ')}.`);
+
+      const principal = matched.authenticated ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
+      if (matched.authenticated && !principal) throw new UnauthenticatedError();
+
+      const input = parseInput(matched, event);
+      const request: RequestInfo = {
+        correlationId: context.correlationId,
+        sourceIp: event.requestContext?.identity?.sourceIp ?? 'unknown',
+        userAgent: event.headers?.['user-agent'] ?? 'unknown',
+      };
+      const result = await matched.handle({ input, principal, request });
+      return {
+        statusCode: result.status,
+        headers: {
+          ...(result.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          'Cache-Control': 'no-store',
+          ...result.headers,
+        },
+        body: result.body === undefined ? '' : JSON.stringify(result.body),
+      };
+    });
+}
+
+function parseInput(r: AnyRoute, event: APIGatewayProxyEvent): unknown {
+  const raw: RawInput = {
+    params: decodeParams(event.pathParameters),
+    query: { ...(event.queryStringParameters as Record<string, string> | null) },
+    headers: { ...(event.headers as Record<string, string>) },
+    body: parseBody(r.body, event),
+  };
+  const parsed = (r.input as z.ZodType).safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({
+    field: issue.path.map(String).join('.') || '(request)',
+    message: issue.message,
+  }));
+  const first = issues[0]!;
+  throw new InvalidRequestError(`Invalid ${first.field}: ${first.message}.`, issues);
+}
+
+function decodeParams(params: APIGatewayProxyEvent['pathParameters']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(params ?? {})) {
+    if (value === undefined) continue;
+    try {
+      out[name] = decodeURIComponent(value);
+    } catch {
+      throw new InvalidRequestError(`Invalid ${name}: malformed percent-encoding.`, [{ field: `params.${name}`, message: 'malformed percent-encoding' }]);
+    }
+  }
+  return out;
+}
+
+function parseBody(kind: BodyKind, event: APIGatewayProxyEvent): unknown {
+  if (kind === 'none') return undefined;
+  const text = event.body === null || event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(`The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+  const contentType = (event.headers?.['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (kind === 'json-or-form' && contentType === 'application/x-www-form-urlencoded') {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+  if (contentType !== 'application/json' && !contentType.endsWith('+json')) {
+    throw new UnsupportedMediaTypeError(`Send the body as application/json${kind === 'json-or-form' ? ' or application/x-www-form-urlencoded' : ''}.`);
+  }
+  if (text.trim() === '') throw new InvalidRequestError('The request body is empty; send a JSON object.', [{ field: 'body', message: 'empty' }]);
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Never echo the body back: it may be a secret.
+    throw new InvalidRequestError('The request body is not valid JSON.', [{ field: 'body', message: 'malformed JSON' }]);
+  }
+}
+
+/** Shared zod pieces for query strings. */
+export const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().min(1).max(4096).optional(),
+};

@@ -1,0 +1,28 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { CofferError } from '../core/errors';
+import { logger } from '../http/logger';
+import { toProblem } from '../http/problem';
+import type { CofferContext } from './correlation-id';
+
+// Registered first so its onError runs last (middy runs onError in reverse order) and
+// catches what every other middleware throws. 5xx bodies never carry internals.
+export function problemJson(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, CofferContext> {
+  return {
+    onError: (request) => {
+      const correlationId = request.context.correlationId ?? request.event.requestContext?.requestId ?? 'unknown';
+      const { body, headers } = toProblem(request.error, correlationId);
+      const known = request.error instanceof CofferError;
+      if (body.status >= 500) {
+        logger.error('request failed', { correlationId, code: known ? (request.error as CofferError).code : 'unexpected', error: request.error as Error });
+      } else {
+        logger.info('request refused', { correlationId, status: body.status, code: (request.error as CofferError).code });
+      }
+      request.response = {
+        statusCode: body.status,
+        headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store', 'X-Correlation-Id': correlationId, ...headers },
+        body: JSON.stringify(body),
+      };
+    },
+  };
+}

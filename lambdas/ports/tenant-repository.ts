@@ -1,0 +1,59 @@
+import type { Role } from '../core/principal';
+import type { Page, PageRequest } from './secret-repository';
+
+export const PLANS = ['free', 'team', 'enterprise'] as const;
+export type Plan = (typeof PLANS)[number];
+
+/** A region's copy of something wrapped under that region's tenant KMS key. */
+export interface RegionalWrap {
+  readonly keyArn: string;
+  readonly ciphertext: Uint8Array;
+}
+
+export interface TenantRecord {
+  readonly tenantId: string;
+  readonly name: string;
+  readonly plan: Plan;
+  readonly status: 'active';
+  readonly createdAt: string;
+  readonly createdBy: string;
+  /** The tenant's KMS key in each region. */
+  readonly keys: Readonly<Record<string, string>>;
+  readonly currentKeyVersion: number;
+}
+
+/** A tenant data key, wrapped once per region so the standby never calls the primary. */
+export interface DataKeyRecord {
+  readonly tenantId: string;
+  readonly keyVersion: number;
+  readonly createdAt: string;
+  readonly wrapped: Readonly<Record<string, RegionalWrap>>;
+}
+
+/** 'platform' for the operators of Coffer, else the tenant id. */
+export type CredentialScope = string;
+
+export interface ClientRecord {
+  readonly scope: CredentialScope;
+  readonly clientId: string;
+  readonly name: string;
+  readonly secretHash: string;
+  readonly roles: readonly Role[];
+  readonly status: 'active' | 'disabled';
+  readonly createdAt: string;
+  readonly createdBy: string;
+}
+
+export interface TenantRepository {
+  /** Tenant, first data key and Owner client in one atomic step; ConflictError if present. */
+  createTenant(tenant: TenantRecord, dataKey: DataKeyRecord, owner: ClientRecord): Promise<void>;
+  getTenant(tenantId: string): Promise<TenantRecord | undefined>;
+  listTenants(page: PageRequest): Promise<Page<TenantRecord>>;
+  getDataKey(tenantId: string, keyVersion: number): Promise<DataKeyRecord | undefined>;
+}
+
+export interface ClientRepository {
+  get(scope: CredentialScope, clientId: string): Promise<ClientRecord | undefined>;
+  /** Creates or replaces; `mustBeNew` refuses to overwrite (ConflictError). */
+  put(client: ClientRecord, mustBeNew: boolean): Promise<void>;
+}
