@@ -11,7 +11,7 @@ const TenantClaims = z.object({
   tid: z.string().regex(TENANT_ID),
   roles: z.array(z.enum(ROLES)),
 });
-const PlatformClaims = z.object({ sub: z.string().min(1), ptype: z.literal('platform'), tid: z.undefined() });
+const PlatformClaims = z.object({ sub: z.string().min(1), ptype: z.literal('platform'), tid: z.never().optional() });
 
 /**
  * Verifies Coffer access tokens with aws-jwt-verify against the JWKS built from KMS

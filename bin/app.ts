@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { createCofferApp } from '../lib/app';
+
+createCofferApp().app.synth();

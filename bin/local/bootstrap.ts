@@ -1,0 +1,72 @@
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateBucketCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+
+// The local stand-in for what the CDK stack provisions: the table, the audit bucket and
+// the token-signing key, created in moto with the real SDK calls.
+export interface LocalAwsResources {
+  readonly table: string;
+  readonly auditBucket: string;
+  readonly signingKeyArn: string;
+  readonly signingKeyAlias: string;
+}
+
+export const LOCAL_REGIONS = ['eu-west-1', 'eu-central-1'] as const;
+
+export function localAwsEnv(endpoint: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: LOCAL_REGIONS[0],
+  };
+}
+
+export async function provisionLocalAws(endpoint: string, options: { name?: string } = {}): Promise<LocalAwsResources> {
+  const region = LOCAL_REGIONS[0];
+  const suffix = options.name ?? randomBytes(4).toString('hex');
+  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+  const dynamo = new DynamoDBClient({ region, endpoint, credentials });
+  const kms = new KMSClient({ region, endpoint, credentials });
+  const s3 = new S3Client({ region, endpoint, credentials, forcePathStyle: true });
+
+  const table = `coffer-${suffix}`;
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: table,
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30 }, { TableName: table });
+
+  const auditBucket = `coffer-audit-${suffix}`;
+  await s3.send(new CreateBucketCommand({ Bucket: auditBucket, ObjectLockEnabledForBucket: true, CreateBucketConfiguration: { LocationConstraint: region } }));
+  await s3.send(
+    new PutObjectLockConfigurationCommand({
+      Bucket: auditBucket,
+      ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 1 } } },
+    }),
+  );
+
+  const key = await kms.send(
+    new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'Coffer access-token signing key (local)' }),
+  );
+  const signingKeyArn = key.KeyMetadata!.Arn!;
+  const signingKeyAlias = `alias/coffer/token-signing-${suffix}`;
+  await kms.send(new CreateAliasCommand({ AliasName: signingKeyAlias, TargetKeyId: signingKeyArn }));
+
+  dynamo.destroy();
+  kms.destroy();
+  s3.destroy();
+  return { table, auditBucket, signingKeyArn, signingKeyAlias };
+}

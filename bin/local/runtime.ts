@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { newClientId } from '../../lambdas/core/ids';
+import type { FunctionName } from '../../lambdas/route-manifest';
+import { LOCAL_REGIONS, localAwsEnv, provisionLocalAws, type LocalAwsResources } from './bootstrap';
+import { startGateway, type ProxyHandler, type RunningGateway, type TokenAuthorizer } from './gateway';
+import { startMoto, type MotoServer } from './moto';
+
+export interface LocalRuntimeOptions {
+  /** API port; 0 picks a free one. */
+  readonly port: number;
+  /** Use this moto instead of starting one (tests share one per run). */
+  readonly awsEndpoint?: string;
+  readonly authorizerCacheTtlMs?: number;
+  readonly logLevel?: string;
+}
+
+export interface LocalRuntime {
+  readonly endpoint: string;
+  readonly aws: { readonly endpoint: string; readonly region: string; readonly regions: readonly string[] };
+  readonly resources: LocalAwsResources;
+  readonly admin: { readonly clientId: string; readonly clientSecret: string };
+  readonly motoPid?: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Coffer on this machine: moto for the AWS APIs, the resources the stack would create,
+ * and the real handler modules behind the API Gateway emulation. Handlers read their
+ * configuration from the environment at import, exactly as in Lambda, so the environment
+ * is set first and the modules imported after.
+ */
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  let moto: MotoServer | undefined;
+  let gateway: RunningGateway | undefined;
+  try {
+    if (!options.awsEndpoint) moto = await startMoto();
+    const awsEndpoint = options.awsEndpoint ?? moto!.endpoint;
+    const resources = await provisionLocalAws(awsEndpoint);
+
+    const port = options.port;
+    Object.assign(process.env, localAwsEnv(awsEndpoint), {
+      COFFER_TABLE_NAME: resources.table,
+      COFFER_REGIONS: LOCAL_REGIONS.join(','),
+      COFFER_SIGNING_KEY_ID: resources.signingKeyAlias,
+      COFFER_AUDIENCE: 'coffer',
+      COFFER_AUDIT_BUCKET: resources.auditBucket,
+      POWERTOOLS_SERVICE_NAME: 'coffer',
+      POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      // The issuer names where tokens come from; fixed before the port is known when port=0.
+      COFFER_ISSUER: process.env.COFFER_ISSUER ?? `http://127.0.0.1:${port || 8080}`,
+    });
+
+    const [secrets, tenants, token, health, authorizer] = await Promise.all([
+      import('../../lambdas/handlers/secrets'),
+      import('../../lambdas/handlers/tenants'),
+      import('../../lambdas/handlers/token'),
+      import('../../lambdas/handlers/health'),
+      import('../../lambdas/handlers/authorizer'),
+    ]);
+
+    const admin = { clientId: newClientId('platform'), clientSecret: `cs_${randomBytes(32).toString('base64url')}` };
+    await tenants.tenants.ensurePlatformAdmin(admin.clientId, admin.clientSecret);
+
+    const functions: Record<FunctionName, ProxyHandler> = {
+      secrets: secrets.handler as unknown as ProxyHandler,
+      tenants: tenants.handler as unknown as ProxyHandler,
+      token: token.handler as unknown as ProxyHandler,
+      health: health.handler as unknown as ProxyHandler,
+    };
+    gateway = await startGateway({
+      functions,
+      authorizer: authorizer.handler as TokenAuthorizer,
+      region: LOCAL_REGIONS[0],
+      port,
+      ...(options.authorizerCacheTtlMs === undefined ? {} : { authorizerCacheTtlMs: options.authorizerCacheTtlMs }),
+    });
+
+    const running = gateway;
+    return {
+      endpoint: running.url,
+      aws: { endpoint: awsEndpoint, region: LOCAL_REGIONS[0], regions: LOCAL_REGIONS },
+      resources,
+      admin,
+      ...(moto ? { motoPid: moto.pid } : {}),
+      stop: async () => {
+        await running.close();
+        await moto?.stop();
+      },
+    };
+  } catch (error) {
+    await gateway?.close();
+    await moto?.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,56 @@
+import { App, type AppProps, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { type CofferConfig, loadConfig } from './config';
+import { RegionalStack } from './stacks/regional-stack';
+
+/**
+ * CDK feature flags, kept in code rather than cdk.json so that the in-process test apps
+ * and `cdk synth` build the same template (the CLI passes cdk.json context; tests do not).
+ * Context given by the caller or on the command line still wins.
+ */
+export const FEATURE_FLAGS = {
+  '@aws-cdk/core:checkSecretUsage': true,
+  '@aws-cdk/aws-iam:minimizePolicies': true,
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+  '@aws-cdk/aws-s3:createDefaultLoggingPolicy': true,
+  '@aws-cdk/aws-s3:publicAccessBlockedByDefault': true,
+  '@aws-cdk/aws-apigateway:requestValidatorUniqueId': true,
+  '@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId': true,
+  '@aws-cdk/aws-apigateway:logGroupDestinationArnWithoutWildcard': true,
+  '@aws-cdk/aws-kms:aliasNameRef': true,
+  '@aws-cdk/aws-kms:reduceCrossAccountRegionPolicyScope': true,
+  '@aws-cdk/aws-dynamodb:retainTableReplica': true,
+  '@aws-cdk/aws-dynamodb:resourcePolicyPerReplica': true,
+} as const;
+
+export interface CofferAppOptions extends AppProps {
+  /** Run the cdk-nag AWS Solutions pack at synth; any unacknowledged finding fails it. */
+  readonly nag?: boolean;
+}
+
+export interface CofferApp {
+  readonly app: App;
+  readonly config: CofferConfig;
+  readonly stacks: readonly RegionalStack[];
+}
+
+/**
+ * Builds the Coffer CDK app: for now one regional stack, in the primary region.
+ * Shared by `bin/app.ts` and the infra tests, so both check the same tree.
+ */
+export function createCofferApp(options: CofferAppOptions = {}): CofferApp {
+  const { nag = true, ...appProps } = options;
+  const app = new App({ ...appProps, context: { ...FEATURE_FLAGS, ...appProps.context } });
+  const config = loadConfig(app.node);
+
+  const primary = new RegionalStack(app, `Coffer-${config.stage}-${config.primaryRegion}`, {
+    config,
+    region: config.primaryRegion,
+  });
+
+  Tags.of(app).add('project', 'coffer');
+  Tags.of(app).add('coffer:stage', config.stage);
+  if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+  return { app, config, stacks: [primary] };
+}

@@ -1,0 +1,218 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  EndpointType,
+  IdentitySource,
+  JsonSchemaType,
+  JsonSchemaVersion,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  type Model,
+  RequestValidator,
+  type IResource,
+  type Method,
+  RestApi,
+  TokenAuthorizer,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { type FunctionName, ROUTES } from '../../lambdas/route-manifest';
+import { addProblemResponses } from './problem-responses';
+import type { VaultFunctions } from './vault-functions';
+
+export interface VaultApiProps {
+  readonly stage: string;
+  readonly functions: VaultFunctions;
+  /** Steady-state requests per second per region before API Gateway answers 429. */
+  readonly throttlingRateLimit?: number;
+  readonly throttlingBurstLimit?: number;
+}
+
+/**
+ * Routes whose handler requires a JSON object body (`body: 'json'`); API Gateway rejects
+ * anything else before a Lambda runs. /v1/token is absent: it also accepts form bodies.
+ */
+export const JSON_BODY_ROUTES: ReadonlySet<string> = new Set([
+  'POST /v1/admin/tenants',
+  'POST /v1/secrets/{path+}',
+  'PUT /v1/secrets/{path+}',
+]);
+
+/** Authorizer results are cached per token for this long (and reused for every route). */
+export const AUTHORIZER_CACHE_TTL = Duration.minutes(5);
+
+/**
+ * The regional REST API, built from the route manifest the local emulation also uses.
+ * Authorized routes pass the token authorizer; the tenant id reaches the handlers only
+ * through the authorizer's context.
+ */
+export class VaultApi extends Construct {
+  readonly api: RestApi;
+  readonly accessLogs: LogGroup;
+
+  private readonly authorizer: TokenAuthorizer;
+  private readonly validator: RequestValidator;
+  private readonly jsonObject: Model;
+
+  constructor(scope: Construct, id: string, props: VaultApiProps) {
+    super(scope, id);
+    const { functions } = props;
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.api = new RestApi(this, 'Api', {
+      restApiName: `coffer-${props.stage}`,
+      description: 'Coffer secrets vault API',
+      endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: props.stage,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        // Execution logs at ERROR only; data tracing would write secret values to CloudWatch.
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: accessLogFormat(),
+        throttlingRateLimit: props.throttlingRateLimit ?? 200,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? 400,
+        methodOptions: {
+          // Credential exchange is the brute-force target; keep it well below the API default.
+          '/v1/token/POST': { throttlingRateLimit: 20, throttlingBurstLimit: 40 },
+        },
+      },
+    });
+    addProblemResponses(this.api);
+
+    this.authorizer = new TokenAuthorizer(this, 'TokenAuthorizer', {
+      handler: functions.authorizer.function,
+      identitySource: IdentitySource.header('Authorization'),
+      // Reject obvious garbage before paying for a Lambda invocation.
+      validationRegex: '^Bearer [A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
+      resultsCacheTtl: AUTHORIZER_CACHE_TTL,
+    });
+
+    // Cheap structural checks at the edge (Authorization header and path present, write bodies
+    // are JSON objects); the handlers validate the content itself with zod.
+    this.validator = new RequestValidator(this, 'Validator', {
+      restApi: this.api,
+      requestValidatorName: 'parameters-and-body',
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
+    this.jsonObject = this.api.addModel('JsonObject', {
+      contentType: 'application/json',
+      modelName: 'JsonObject',
+      schema: { schema: JsonSchemaVersion.DRAFT4, title: 'JsonObject', type: JsonSchemaType.OBJECT },
+    });
+
+    const handlers: Record<FunctionName, IFunction> = {
+      token: functions.token.function,
+      health: functions.health.function,
+      tenants: functions.tenants.function,
+      secrets: functions.secrets.function,
+    };
+    for (const route of ROUTES) {
+      const resource = this.api.root.resourceForPath(route.resource);
+      for (const httpMethod of route.methods) {
+        if (route.authorized) {
+          this.protectedMethod(resource, httpMethod, handlers[route.fn], pathParameters(route.resource));
+        } else {
+          this.publicMethod(resource, httpMethod, handlers[route.fn]);
+        }
+      }
+    }
+    const routeKeys = new Set(ROUTES.flatMap((r) => r.methods.map((m) => `${m} ${r.resource}`)));
+    const unknown = [...JSON_BODY_ROUTES].filter((key) => !routeKeys.has(key));
+    if (unknown.length > 0) throw new Error(`VaultApi: JSON_BODY_ROUTES names unknown routes: ${unknown.join(', ')}`);
+
+    Validations.of(this.api).acknowledge(
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'Coffer issues its own ES256 access tokens (KMS-signed) for users, API clients, AWS IAM and OIDC identities; the Lambda TOKEN authorizer verifies them. A Cognito user pool cannot model these credentials.',
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'Abuse is bounded by stage and per-method throttling, the authorizer validation regex and per-tenant quotas; a WAF web ACL arrives with the custom-domain/Route 53 failover work, where it is shared by both regional APIs.',
+      },
+    );
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason:
+        'The account-level API Gateway CloudWatch role uses the AWS-managed policy made for exactly this purpose; it is needed for execution logging.',
+    });
+  }
+
+  private publicMethod(resource: IResource, httpMethod: string, handler: IFunction): Method {
+    const method = resource.addMethod(httpMethod, integration(handler), {
+      authorizationType: AuthorizationType.NONE,
+    });
+    Validations.of(method).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Public by design: token exchange authenticates the credential in its body, JWKS publishes public keys, and /health is probed by Route 53 health checkers that cannot hold tokens.',
+    });
+    return method;
+  }
+
+  private protectedMethod(
+    resource: IResource,
+    httpMethod: string,
+    handler: IFunction,
+    pathParameterNames: readonly string[],
+  ): Method {
+    const requestParameters: Record<string, boolean> = { 'method.request.header.Authorization': true };
+    for (const name of pathParameterNames) requestParameters[`method.request.path.${name}`] = true;
+    const jsonBody = JSON_BODY_ROUTES.has(`${httpMethod} ${resource.path}`);
+
+    return resource.addMethod(httpMethod, integration(handler), {
+      authorizationType: AuthorizationType.CUSTOM,
+      authorizer: this.authorizer,
+      requestParameters,
+      requestValidator: this.validator,
+      requestModels: jsonBody ? { 'application/json': this.jsonObject } : undefined,
+    });
+  }
+}
+
+/** `/v1/secrets/{path+}` → `['path']` */
+function pathParameters(resourcePath: string): string[] {
+  return [...resourcePath.matchAll(/\{([A-Za-z0-9_]+)\+?\}/g)].map((match) => match[1] as string);
+}
+
+function integration(handler: IFunction): LambdaIntegration {
+  // One invoke permission per method, without the extra test-invoke permissions.
+  return new LambdaIntegration(handler, { proxy: true, allowTestInvoke: false });
+}
+
+function accessLogFormat(): AccessLogFormat {
+  return AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: '$context.requestId',
+      extendedRequestId: '$context.extendedRequestId',
+      requestTime: '$context.requestTime',
+      ip: '$context.identity.sourceIp',
+      userAgent: '$context.identity.userAgent',
+      method: '$context.httpMethod',
+      resourcePath: '$context.resourcePath',
+      status: '$context.status',
+      responseLength: '$context.responseLength',
+      latencyMs: '$context.responseLatency',
+      integrationLatencyMs: '$context.integrationLatency',
+      tenantId: '$context.authorizer.tenantId',
+      principalId: '$context.authorizer.principalId',
+      authorizerError: '$context.authorizer.error',
+      errorType: '$context.error.responseType',
+      xrayTraceId: '$context.xrayTraceId',
+    }),
+  );
+}

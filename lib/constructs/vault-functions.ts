@@ -1,0 +1,193 @@
+import { Aws, Stack, Validations } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { CfnBucket, IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { CofferConfig } from '../config';
+import { CofferFunction } from './coffer-function';
+
+/** Tag every tenant key carries; the secrets function may only use keys that have it. */
+export const MANAGED_KEY_TAG = 'coffer:managed';
+/** Tag naming the tenant a key belongs to; required when a key is created. */
+export const TENANT_KEY_TAG = 'coffer:tenant';
+/** Encryption-context key every KMS data-key call carries. */
+export const TENANT_CONTEXT_KEY = 'coffer:tenant';
+/** Prefix of tenant key aliases (`alias/coffer/<tenantId>`). */
+export const TENANT_ALIAS_PREFIX = 'alias/coffer/';
+
+/** Environment variables every Coffer function reads at cold start. */
+export const ENV = {
+  tableName: 'COFFER_TABLE_NAME',
+  regions: 'COFFER_REGIONS',
+  signingKeyId: 'COFFER_SIGNING_KEY_ID',
+  issuer: 'COFFER_ISSUER',
+  audience: 'COFFER_AUDIENCE',
+  auditBucket: 'COFFER_AUDIT_BUCKET',
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+} as const;
+
+export interface VaultFunctionsProps {
+  readonly config: CofferConfig;
+  readonly table: ITableV2;
+  readonly signingKey: IKey;
+  readonly auditBucket: IBucket;
+}
+
+/**
+ * The vault's Lambdas, one per route group plus the authorizer, each with only the
+ * permissions its routes need.
+ */
+export class VaultFunctions extends Construct {
+  readonly authorizer: CofferFunction;
+  readonly token: CofferFunction;
+  readonly health: CofferFunction;
+  readonly tenants: CofferFunction;
+  readonly secrets: CofferFunction;
+
+  constructor(scope: Construct, id: string, props: VaultFunctionsProps) {
+    super(scope, id);
+    const { config, table, signingKey, auditBucket } = props;
+
+    const environment: Record<string, string> = {
+      [ENV.tableName]: table.tableName,
+      [ENV.regions]: config.regions.join(','),
+      [ENV.signingKeyId]: signingKey.keyArn,
+      [ENV.issuer]: config.issuer,
+      [ENV.audience]: config.audience,
+      [ENV.auditBucket]: auditBucket.bucketName,
+      [ENV.serviceName]: 'coffer',
+    };
+    const fn = (name: string, entry: string, description: string, memorySize?: number) =>
+      new CofferFunction(this, name, { entry, description, environment, memorySize });
+
+    this.authorizer = fn('Authorizer', 'lambdas/handlers/authorizer.ts', 'Coffer token authorizer', 256);
+    this.token = fn('Token', 'lambdas/handlers/token.ts', 'Coffer token issuance and JWKS');
+    this.health = fn('Health', 'lambdas/handlers/health.ts', 'Coffer deep health check');
+    this.tenants = fn('Tenants', 'lambdas/handlers/tenants.ts', 'Coffer tenant administration');
+    this.secrets = fn('Secrets', 'lambdas/handlers/secrets.ts', 'Coffer secrets API');
+
+    // Token signing: only the token function signs; verifiers read the public key.
+    signingKey.grant(this.authorizer.role, 'kms:GetPublicKey');
+    signingKey.grant(this.token.role, 'kms:Sign', 'kms:GetPublicKey');
+    signingKey.grant(this.health.role, 'kms:DescribeKey');
+
+    table.grantReadData(this.health.role);
+    for (const writer of [this.token, this.tenants, this.secrets]) {
+      table.grantReadWriteData(writer.role);
+      // PutObject only: retention comes from the bucket default, and no function may shorten
+      // it, place legal holds, read, or delete audit events.
+      writer.role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['s3:PutObject'], resources: [auditBucket.arnForObjects('*')] }),
+      );
+    }
+    for (const writer of [this.token, this.tenants, this.secrets]) {
+      Validations.of(writer.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(auditBucket)}.Arn>/*]`,
+        reason:
+          'Audit events are written under per-tenant prefixes named at runtime; the grant is PutObject only on the audit bucket, which Object Lock keeps write-once.',
+      });
+    }
+
+    this.grantTenantKeyAdministration(config);
+    this.grantTenantKeyUse(config);
+  }
+
+  /** Onboarding creates one KMS key per tenant and region, tags it, and aliases it. */
+  private grantTenantKeyAdministration(config: CofferConfig): void {
+    const keyArns = config.regions.map((region) => kmsArn(region, 'key/*'));
+    const policy = new Policy(this, 'TenantKeyAdministration', {
+      statements: [
+        new PolicyStatement({
+          sid: 'CreateTaggedTenantKeys',
+          actions: ['kms:CreateKey'],
+          resources: ['*'],
+          conditions: {
+            Null: { [`aws:RequestTag/${TENANT_KEY_TAG}`]: 'false' },
+            StringEquals: {
+              [`aws:RequestTag/${MANAGED_KEY_TAG}`]: 'true',
+              'aws:RequestedRegion': [...config.regions],
+            },
+          },
+        }),
+        new PolicyStatement({
+          sid: 'TagAndAliasTenantKeys',
+          actions: ['kms:TagResource', 'kms:CreateAlias'],
+          resources: keyArns,
+        }),
+        new PolicyStatement({
+          sid: 'CreateTenantAliases',
+          actions: ['kms:CreateAlias'],
+          resources: config.regions.map((region) => kmsArn(region, `${TENANT_ALIAS_PREFIX}*`)),
+        }),
+        new PolicyStatement({
+          sid: 'WrapFirstTenantDataKey',
+          actions: ['kms:GenerateDataKey', 'kms:Encrypt'],
+          resources: keyArns,
+          conditions: {
+            'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': [TENANT_CONTEXT_KEY] },
+          },
+        }),
+      ],
+    });
+    policy.attachToRole(this.tenants.role);
+    acknowledgeWildcards(policy, [
+      [
+        'Resource::*',
+        'kms:CreateKey supports no resource ARN; the statement requires the coffer:tenant and coffer:managed=true request tags and is limited to the Coffer regions.',
+      ],
+      ...config.regions.map((region): [string, string] => [
+        `Resource::${renderedKmsArn(region, 'key/*')}`,
+        'Tenant keys are created at runtime, so their ids are unknown at deploy time; use is limited to keys of this account in the Coffer regions and to calls carrying the coffer:tenant encryption context. No resource-tag condition here: a key tagged a moment ago may not yet satisfy aws:ResourceTag.',
+      ]),
+      ...config.regions.map((region): [string, string] => [
+        `Resource::${renderedKmsArn(region, `${TENANT_ALIAS_PREFIX}*`)}`,
+        'Tenant aliases are alias/coffer/<tenantId>, named at onboarding; the grant is CreateAlias only (no UpdateAlias), so an existing alias cannot be repointed.',
+      ]),
+    ]);
+  }
+
+  /** Reads and writes unwrap/wrap tenant data keys under the tenant's managed keys. */
+  private grantTenantKeyUse(config: CofferConfig): void {
+    const policy = new Policy(this, 'TenantKeyUse', {
+      statements: [
+        new PolicyStatement({
+          sid: 'UseManagedTenantKeys',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt'],
+          resources: config.regions.map((region) => kmsArn(region, 'key/*')),
+          conditions: {
+            StringEquals: { [`aws:ResourceTag/${MANAGED_KEY_TAG}`]: 'true' },
+            'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': [TENANT_CONTEXT_KEY] },
+          },
+        }),
+      ],
+    });
+    policy.attachToRole(this.secrets.role);
+    acknowledgeWildcards(
+      policy,
+      config.regions.map((region) => [
+        `Resource::${renderedKmsArn(region, 'key/*')}`,
+        'Tenant keys are created at runtime; use is limited to keys tagged coffer:managed=true in this account and the Coffer regions, and to calls carrying the coffer:tenant encryption context.',
+      ]),
+    );
+  }
+}
+
+function kmsArn(region: string, resource: string): string {
+  return `arn:${Aws.PARTITION}:kms:${region}:${Aws.ACCOUNT_ID}:${resource}`;
+}
+
+/** How cdk-nag prints `kmsArn(...)` in a finding id. */
+function renderedKmsArn(region: string, resource: string): string {
+  return `arn:<AWS::Partition>:kms:${region}:<AWS::AccountId>:${resource}`;
+}
+
+function acknowledgeWildcards(scope: Construct, findings: readonly (readonly [string, string])[]): void {
+  for (const [finding, reason] of findings) {
+    Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+  }
+}
+
+function logicalIdOf(bucket: IBucket): string {
+  return Stack.of(bucket).getLogicalId(bucket.node.defaultChild as CfnBucket);
+}
