@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
 export interface MotoServer {
@@ -19,11 +19,32 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `moto_server` on 127.0.0.1 at a free port and waits until it answers. */
+// moto's DynamoDB TransactWriteItems snapshots the whole table and, when a condition fails,
+// restores that snapshot without a lock: on the default threaded server a concurrent
+// transaction that committed in between is silently undone (seen on moto 5.2.1: two
+// writers both acknowledged as version 7). DynamoDB itself serializes conditional writes
+// per item, so we run moto's own server entry point with threading off.
+const SERIAL_MOTO = [
+  'import sys, moto.server as server',
+  'original = server.run_simple',
+  'server.run_simple = lambda *a, **k: original(*a, **{**k, "threaded": False})',
+  'server.main(sys.argv[1:])',
+].join('\n');
+
+function motoCommand(port: number): { command: string; args: string[] } {
+  const python = process.env.COFFER_MOTO_PYTHON ?? 'python3';
+  const probe = spawnSync(python, ['-c', 'import moto.server'], { stdio: 'ignore' });
+  if (probe.status === 0) return { command: python, args: ['-c', SERIAL_MOTO, '-H', '127.0.0.1', '-p', String(port)] };
+  console.warn('moto is not importable from python3; falling back to the threaded moto_server (concurrent transactions may misbehave).');
+  return { command: 'moto_server', args: ['-H', '127.0.0.1', '-p', String(port)] };
+}
+
+/** Starts moto's server on 127.0.0.1 at a free port and waits until it answers. */
 export async function startMoto(options: { port?: number; timeoutMs?: number } = {}): Promise<MotoServer> {
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const { command, args } = motoCommand(port);
+  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);

@@ -9,8 +9,9 @@ import { describePrincipal } from './principal';
 import type { SecretPath } from './secret-path';
 
 export const MAX_SECRET_DATA_BYTES = 64 * 1024;
-/** Unconditional writes retry on a lost race: each attempt becomes its own version. */
-const WRITE_ATTEMPTS = 5;
+/** Unconditional writes retry on a lost race, with jitter: each success is its own version. */
+const WRITE_ATTEMPTS = 8;
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** Math.min(attempt, 5)));
 
 export interface SecretInput {
   readonly data: Readonly<Record<string, unknown>>;
@@ -69,6 +70,7 @@ export class Secrets {
         if (!(error instanceof WriteConflictError)) throw error;
         if (ifMatch !== undefined) throw new VersionConflictError(ifMatch, undefined);
         if (attempt >= WRITE_ATTEMPTS) throw new ConflictError('Too many concurrent writers on this secret; retry.');
+        await backoff(attempt);
       }
     }
   }

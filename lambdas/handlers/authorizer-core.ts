@@ -36,8 +36,8 @@ export function createAuthorizer(verify: VerifyAccessToken) {
   };
 }
 
-/** arn:aws:execute-api:region:account:api/stage/METHOD/path → arn:…:api/stage/* */
+/** arn:aws:execute-api:region:account:apiId/stage/METHOD/path → arn:…:apiId/stage/* */
 export function stageWildcard(methodArn: string): string {
-  const [arnPrefix, apiId, stage] = methodArn.split('/');
-  return `${arnPrefix}/${apiId}/${stage}/*`;
+  const [arnWithApiId, stage] = methodArn.split('/');
+  return `${arnWithApiId}/${stage}/*`;
 }

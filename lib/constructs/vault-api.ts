@@ -89,6 +89,8 @@ export class VaultApi extends Construct {
         },
       },
     });
+    // The stack exports the URL once, as ApiUrl; drop RestApi's own duplicate output.
+    this.api.node.tryRemoveChild('Endpoint');
     addProblemResponses(this.api);
 
     this.authorizer = new TokenAuthorizer(this, 'TokenAuthorizer', {

@@ -1,0 +1,53 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYNTH_TIMEOUT_MS, type TempApp, tempApp } from './fixture';
+
+/**
+ * Rules passed to --ignore-checks, each with the reason:
+ * - W3005 "dependency already enforced by GetAtt": aws-lambda's Function adds DependsOn on
+ *   its role (to order the role's default policy first); the role is also referenced by
+ *   GetAtt, so the extra DependsOn is redundant but harmless and not ours to remove.
+ */
+const IGNORED_CHECKS = ['W3005'];
+
+let fixture: TempApp;
+let templatePath: string;
+
+beforeAll(() => {
+  // Real bundling here: the template cfn-lint sees is the one `cdk deploy` would upload.
+  fixture = tempApp();
+  const [stack] = fixture.stacks;
+  fixture.app.synth();
+  templatePath = join(fixture.outdir, stack!.templateFile);
+}, SYNTH_TIMEOUT_MS);
+
+afterAll(() => fixture?.dispose());
+
+describe('cfn-lint', () => {
+  it('bundled every function into an ESM asset', () => {
+    const assets = readdirSync(fixture.outdir).filter((name) => name.startsWith('asset.'));
+    expect(assets).toHaveLength(5);
+    for (const asset of assets) {
+      expect(existsSync(join(fixture.outdir, asset, 'index.mjs')), asset).toBe(true);
+      expect(existsSync(join(fixture.outdir, asset, 'index.mjs.map')), asset).toBe(true);
+    }
+  });
+
+  it(
+    'finds no errors or warnings in the template, for every Coffer region',
+    () => {
+      const regions = fixture.config.regions;
+      const result = spawnSync(
+        'cfn-lint',
+        ['--regions', ...regions, '--ignore-checks', ...IGNORED_CHECKS, '--', templatePath],
+        { encoding: 'utf8', timeout: 90_000 },
+      );
+      expect(result.error, 'cfn-lint must be on PATH').toBeUndefined();
+      // Exit status 0: no errors (2), warnings (4) or informational findings (8).
+      expect({ status: result.status, output: `${result.stdout}${result.stderr}` }).toEqual({ status: 0, output: '' });
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,395 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SKIP_BUNDLING, SYNTH_TIMEOUT_MS, type TempApp, tempApp } from './fixture';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, any> }>;
+
+let fixture: TempApp;
+let template: Template;
+let resources: Resources;
+
+beforeAll(() => {
+  fixture = tempApp({ context: SKIP_BUNDLING, nag: false });
+  const [stack] = fixture.stacks;
+  template = Template.fromStack(stack!);
+  resources = template.toJSON().Resources as Resources;
+}, SYNTH_TIMEOUT_MS);
+
+afterAll(() => fixture?.dispose());
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const logicalIdOf = (type: string, match: (props: Record<string, any>) => boolean): string => {
+  const found = ofType(type).filter(([, r]) => match(r.Properties ?? {}));
+  expect(found, `exactly one ${type} matching`).toHaveLength(1);
+  return found[0]![0];
+};
+const functionId = (description: string) =>
+  logicalIdOf('AWS::Lambda::Function', (p) => p.Description === description);
+
+describe('data', () => {
+  it('keeps every item in one on-demand table keyed pk/sk, streaming both images', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TableName: 'coffer-dev',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ]),
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  it('protects the table with point-in-time recovery, deletion protection and retention', () => {
+    template.hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        Replicas: [
+          Match.objectLike({
+            Region: 'eu-west-1',
+            DeletionProtectionEnabled: true,
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          }),
+        ],
+      }),
+    });
+  });
+});
+
+describe('token signing key', () => {
+  it('is an ECC P-256 signing key aliased alias/coffer/token-signing', () => {
+    const keyId = logicalIdOf('AWS::KMS::Key', (p) => p.KeySpec === 'ECC_NIST_P256');
+    expect(resources[keyId]!.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    template.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/coffer/token-signing',
+      TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
+  });
+});
+
+describe('audit bucket', () => {
+  const auditBucketId = () => logicalIdOf('AWS::S3::Bucket', (p) => p.ObjectLockEnabled === true);
+
+  it('locks every object in COMPLIANCE mode for 365 days on a versioned bucket', () => {
+    expect(resources[auditBucketId()]!.Properties).toMatchObject({
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 365 } },
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+    });
+  });
+
+  it('logs server access to a separate bucket', () => {
+    const logging = resources[auditBucketId()]!.Properties!.LoggingConfiguration;
+    expect(logging.DestinationBucketName.Ref).toBeDefined();
+    expect(logging.DestinationBucketName.Ref).not.toBe(auditBucketId());
+    expect(resources[logging.DestinationBucketName.Ref]!.Type).toBe('AWS::S3::Bucket');
+  });
+
+  it('refuses plain-HTTP access', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: auditBucketId() },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('functions', () => {
+  const descriptions = {
+    authorizer: 'Coffer token authorizer',
+    token: 'Coffer token issuance and JWKS',
+    health: 'Coffer deep health check',
+    tenants: 'Coffer tenant administration',
+    secrets: 'Coffer secrets API',
+  } as const;
+
+  it('deploys exactly the five functions', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 5);
+    for (const description of Object.values(descriptions)) functionId(description);
+  });
+
+  it('runs every function on nodejs24.x, arm64, traced, 10 s, with its own log group', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Timeout: 10,
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+      });
+      const logGroup = fn.Properties!.LoggingConfig.LogGroup.Ref as string;
+      expect(resources[logGroup]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 90 } });
+    }
+  });
+
+  it('gives the authorizer 256 MB and the others 512 MB', () => {
+    for (const [name, description] of Object.entries(descriptions)) {
+      expect(resources[functionId(description)]!.Properties!.MemorySize, name).toBe(name === 'authorizer' ? 256 : 512);
+    }
+  });
+
+  it('configures every function with the same Coffer environment', () => {
+    const tableId = logicalIdOf('AWS::DynamoDB::GlobalTable', () => true);
+    const keyId = logicalIdOf('AWS::KMS::Key', (p) => p.KeySpec === 'ECC_NIST_P256');
+    const bucketId = logicalIdOf('AWS::S3::Bucket', (p) => p.ObjectLockEnabled === true);
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties!.Environment.Variables).toEqual({
+        COFFER_TABLE_NAME: { Ref: tableId },
+        COFFER_REGIONS: 'eu-west-1,eu-central-1',
+        COFFER_SIGNING_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        COFFER_ISSUER: 'https://coffer.dev.example',
+        COFFER_AUDIENCE: 'coffer',
+        COFFER_AUDIT_BUCKET: { Ref: bucketId },
+        POWERTOOLS_SERVICE_NAME: 'coffer',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    }
+  });
+});
+
+describe('least privilege', () => {
+  /** All IAM statements that apply to a function's role, across its policies. */
+  const statementsOf = (description: string): any[] => {
+    const roleId = resources[functionId(description)]!.Properties!.Role['Fn::GetAtt'][0] as string;
+    expect(resources[roleId]!.Properties!.ManagedPolicyArns, 'no AWS-managed policies').toBeUndefined();
+    return ofType('AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties!.Roles.some((r: any) => r.Ref === roleId))
+      .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement);
+  };
+  const actionsOf = (description: string): string[] =>
+    statementsOf(description).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+
+  it('lets only the token function sign; the authorizer reads the public key only', () => {
+    expect(actionsOf('Coffer token issuance and JWKS')).toEqual(expect.arrayContaining(['kms:Sign', 'kms:GetPublicKey']));
+    const authorizer = actionsOf('Coffer token authorizer');
+    expect(authorizer.filter((a) => a.startsWith('kms:'))).toEqual(['kms:GetPublicKey']);
+    expect(authorizer.some((a) => a.startsWith('dynamodb:') || a.startsWith('s3:'))).toBe(false);
+    for (const other of ['Coffer deep health check', 'Coffer tenant administration', 'Coffer secrets API']) {
+      expect(actionsOf(other), other).not.toContain('kms:Sign');
+    }
+  });
+
+  it('gives the health check read-only table access and kms:DescribeKey', () => {
+    const actions = actionsOf('Coffer deep health check');
+    expect(actions).toContain('dynamodb:GetItem');
+    expect(actions).toContain('kms:DescribeKey');
+    for (const write of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+      expect(actions).not.toContain(write);
+    }
+  });
+
+  it('lets the tenants function create keys only with the coffer tags, in Coffer regions', () => {
+    const createKey = statementsOf('Coffer tenant administration').find((s) => s.Action === 'kms:CreateKey');
+    expect(createKey).toMatchObject({
+      Resource: '*',
+      Condition: {
+        Null: { 'aws:RequestTag/coffer:tenant': 'false' },
+        StringEquals: {
+          'aws:RequestTag/coffer:managed': 'true',
+          'aws:RequestedRegion': ['eu-west-1', 'eu-central-1'],
+        },
+      },
+    });
+    expect(actionsOf('Coffer tenant administration')).toEqual(
+      expect.arrayContaining(['kms:CreateAlias', 'kms:TagResource', 'kms:GenerateDataKey', 'kms:Encrypt']),
+    );
+    expect(actionsOf('Coffer tenant administration')).not.toContain('kms:Decrypt');
+  });
+
+  it('lets the secrets function use only coffer-managed keys, with the tenant encryption context', () => {
+    const keyUse = statementsOf('Coffer secrets API').find((s) => Array.isArray(s.Action) && s.Action.includes('kms:Decrypt'));
+    expect(keyUse.Action).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+    expect(keyUse.Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/coffer:managed': 'true' },
+      'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['coffer:tenant'] },
+    });
+    expect(JSON.stringify(keyUse.Resource)).toContain(':key/*');
+  });
+
+  it('lets writers only put audit objects: no read, delete or retention change', () => {
+    for (const description of ['Coffer token issuance and JWKS', 'Coffer tenant administration', 'Coffer secrets API']) {
+      const s3 = actionsOf(description).filter((a) => a.startsWith('s3:'));
+      expect(s3, description).toEqual(['s3:PutObject']);
+    }
+  });
+});
+
+describe('API', () => {
+  it('is a regional REST API', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
+  });
+
+  it('verifies bearer tokens with a TOKEN authorizer cached for 5 minutes', () => {
+    template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
+    const authorizerFn = functionId('Coffer token authorizer');
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'TOKEN',
+      IdentitySource: 'method.request.header.Authorization',
+      AuthorizerResultTtlInSeconds: 300,
+    });
+    const [, authorizer] = ofType('AWS::ApiGateway::Authorizer')[0]!;
+    expect(JSON.stringify(authorizer.Properties!.AuthorizerUri)).toContain(authorizerFn);
+  });
+
+  /** `METHOD /path` → { authorization, function logical id } for every method in the template. */
+  const routes = (): Map<string, { authorization: string; authorizerId?: string; target: string }> => {
+    const paths = new Map<string, string>();
+    const pathOf = (ref: any): string => {
+      if (ref['Fn::GetAtt']?.[1] === 'RootResourceId') return '';
+      const id = ref.Ref as string;
+      if (!paths.has(id)) {
+        const props = resources[id]!.Properties!;
+        paths.set(id, `${pathOf(props.ParentId)}/${props.PathPart}`);
+      }
+      return paths.get(id)!;
+    };
+    const result = new Map();
+    for (const [, method] of ofType('AWS::ApiGateway::Method')) {
+      const p = method.Properties!;
+      const target = JSON.stringify(p.Integration.Uri).match(/"(Functions\w+Function\w+)","Arn"/)?.[1];
+      result.set(`${p.HttpMethod} ${pathOf(p.ResourceId)}`, {
+        authorization: p.AuthorizationType,
+        authorizerId: p.AuthorizerId?.Ref,
+        target,
+      });
+    }
+    return result;
+  };
+
+  const EXPECTED_ROUTES: [route: string, auth: 'NONE' | 'CUSTOM', fn: string][] = [
+    ['POST /v1/token', 'NONE', 'Coffer token issuance and JWKS'],
+    ['GET /.well-known/jwks.json', 'NONE', 'Coffer token issuance and JWKS'],
+    ['GET /health', 'NONE', 'Coffer deep health check'],
+    ['POST /v1/admin/tenants', 'CUSTOM', 'Coffer tenant administration'],
+    ['GET /v1/admin/tenants', 'CUSTOM', 'Coffer tenant administration'],
+    ['GET /v1/admin/tenants/{tenantId}', 'CUSTOM', 'Coffer tenant administration'],
+    ['GET /v1/secrets', 'CUSTOM', 'Coffer secrets API'],
+    ['GET /v1/secrets/{path+}', 'CUSTOM', 'Coffer secrets API'],
+    ['POST /v1/secrets/{path+}', 'CUSTOM', 'Coffer secrets API'],
+    ['PUT /v1/secrets/{path+}', 'CUSTOM', 'Coffer secrets API'],
+    ['DELETE /v1/secrets/{path+}', 'CUSTOM', 'Coffer secrets API'],
+    ['GET /v1/metadata/{path+}', 'CUSTOM', 'Coffer secrets API'],
+    ['DELETE /v1/metadata/{path+}', 'CUSTOM', 'Coffer secrets API'],
+    ['POST /v1/restore/{path+}', 'CUSTOM', 'Coffer secrets API'],
+  ];
+
+  it('serves exactly the specified routes', () => {
+    expect([...routes().keys()].sort()).toEqual(EXPECTED_ROUTES.map(([route]) => route).sort());
+  });
+
+  it.each(EXPECTED_ROUTES)('%s: authorization %s, served by "%s"', (route, auth, description) => {
+    const authorizerId = logicalIdOf('AWS::ApiGateway::Authorizer', () => true);
+    const method = routes().get(route);
+    expect(method).toEqual({
+      authorization: auth,
+      authorizerId: auth === 'CUSTOM' ? authorizerId : undefined,
+      target: functionId(description),
+    });
+  });
+
+  it('requires the Authorization header and path parameters on protected routes', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'PUT',
+      AuthorizationType: 'CUSTOM',
+      RequestParameters: { 'method.request.header.Authorization': true, 'method.request.path.path': true },
+      RequestValidatorId: Match.anyValue(),
+      RequestModels: { 'application/json': Match.anyValue() },
+    });
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestParameters: true,
+      ValidateRequestBody: true,
+    });
+  });
+
+  it('traces, access-logs and throttles the stage, and never logs request bodies', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"') },
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          DataTraceEnabled: false,
+          LoggingLevel: 'ERROR',
+          ThrottlingRateLimit: 200,
+          ThrottlingBurstLimit: 400,
+        }),
+        Match.objectLike({ HttpMethod: 'POST', ResourcePath: '/~1v1~1token', ThrottlingRateLimit: 20 }),
+      ]),
+    });
+  });
+
+  describe('gateway errors as problem+json', () => {
+    const responses = () =>
+      new Map(ofType('AWS::ApiGateway::GatewayResponse').map(([, r]) => [r.Properties!.ResponseType as string, r.Properties!]));
+
+    it.each([
+      ['UNAUTHORIZED', '401', 'Unauthorized', 401],
+      ['ACCESS_DENIED', '403', 'Forbidden', 403],
+      ['DEFAULT_4XX', undefined, 'Request rejected', undefined],
+      ['DEFAULT_5XX', undefined, 'Internal Server Error', undefined],
+    ])('%s answers %s with an RFC 9457 body and the correlation id', (type, statusCode, title, status) => {
+      const response = responses().get(type);
+      expect(response, type).toBeDefined();
+      expect(response!.StatusCode).toBe(statusCode);
+      expect(response!.ResponseParameters).toEqual({
+        'gatewayresponse.header.Content-Type': "'application/problem+json'",
+        'gatewayresponse.header.X-Correlation-Id': 'context.requestId',
+      });
+      // Render the template as API Gateway would, then read it as JSON.
+      const rendered = (response!.ResponseTemplates['application/json'] as string)
+        .replaceAll('$context.error.messageString', '"Some gateway message"')
+        .replaceAll('$context.requestId', 'req-123');
+      const body = JSON.parse(rendered);
+      expect(body).toMatchObject({ type: 'about:blank', title, correlationId: 'req-123' });
+      expect(body.status).toBe(status);
+      expect(typeof body.detail).toBe('string');
+    });
+
+    it('never echoes API Gateway internals in 5xx bodies', () => {
+      for (const [type, response] of responses()) {
+        if (type === 'DEFAULT_5XX' || response.StatusCode?.startsWith('5')) {
+          expect(response.ResponseTemplates['application/json'], type).not.toContain('$context.error');
+        }
+      }
+    });
+
+    it('answers unknown routes 404 instead of "Missing Authentication Token"', () => {
+      expect(responses().get('MISSING_AUTHENTICATION_TOKEN')?.StatusCode).toBe('404');
+    });
+  });
+});
+
+describe('outputs', () => {
+  it('exports the API URL, table name, signing key ARN and audit bucket name', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'AuditBucketName', 'SigningKeyArn', 'TableName']);
+    expect(JSON.stringify(outputs.ApiUrl!.Value)).toContain('.execute-api.eu-west-1.');
+    expect(outputs.TableName!.Value).toEqual({ Ref: logicalIdOf('AWS::DynamoDB::GlobalTable', () => true) });
+  });
+});

@@ -1,0 +1,62 @@
+import { inject } from 'vitest';
+import { startLocalRuntime, type LocalRuntime } from '../../bin/local/runtime';
+
+export interface Response<T = any> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+}
+
+export interface Client {
+  request<T = any>(method: string, path: string, options?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<Response<T>>;
+  token(clientId: string, clientSecret: string): Promise<string>;
+  adminToken(): Promise<string>;
+  /** Onboards a tenant and returns its Owner's token and credentials. */
+  onboard(name?: string): Promise<{ tenantId: string; token: string; clientId: string; clientSecret: string }>;
+}
+
+/** The real local runtime (moto + handlers behind the gateway emulation) on a free port. */
+export async function startTestRuntime(options: { authorizerCacheTtlMs?: number } = {}): Promise<LocalRuntime & { client: Client }> {
+  const runtime = await startLocalRuntime({ port: 0, awsEndpoint: inject('awsEndpoint'), logLevel: 'SILENT', ...options });
+  return { ...runtime, client: clientFor(runtime) };
+}
+
+export function clientFor(runtime: LocalRuntime): Client {
+  let adminToken: string | undefined;
+  const client: Client = {
+    async request(method, path, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      if (options.token) headers.authorization = `Bearer ${options.token}`;
+      let body: string | undefined = options.rawBody;
+      if (options.body !== undefined) {
+        body = JSON.stringify(options.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const response = await fetch(`${runtime.endpoint}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // leave as text
+      }
+      return { status: response.status, headers: response.headers, body: parsed as any };
+    },
+    async token(clientId, clientSecret) {
+      const response = await client.request('POST', '/v1/token', { body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret } });
+      if (response.status !== 200) throw new Error(`token request failed: ${response.status} ${JSON.stringify(response.body)}`);
+      return response.body.access_token as string;
+    },
+    async adminToken() {
+      adminToken ??= await client.token(runtime.admin.clientId, runtime.admin.clientSecret);
+      return adminToken;
+    },
+    async onboard(name = 'tenant') {
+      const response = await client.request('POST', '/v1/admin/tenants', { token: await client.adminToken(), body: { name } });
+      if (response.status !== 201) throw new Error(`onboarding failed: ${response.status} ${JSON.stringify(response.body)}`);
+      const { tenantId, owner } = response.body;
+      return { tenantId, clientId: owner.clientId, clientSecret: owner.clientSecret, token: await client.token(owner.clientId, owner.clientSecret) };
+    },
+  };
+  return client;
+}
