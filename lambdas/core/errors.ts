@@ -62,7 +62,11 @@ export class ConflictError extends CofferError {
 export class VersionConflictError extends CofferError {
   readonly code = 'version-conflict';
   constructor(readonly expected: number, readonly actual: number | undefined) {
-    super(`The secret is at version ${actual ?? 'none'}, not ${expected}.`);
+    super(
+      actual === undefined
+        ? `No secret exists at this path; If-Match expected version ${expected}.`
+        : `The secret is at version ${actual}, not ${expected}.`,
+    );
   }
 }
 

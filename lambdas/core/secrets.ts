@@ -68,7 +68,7 @@ export class Secrets {
         return await this.writeNext(principal, path, input, head);
       } catch (error) {
         if (!(error instanceof WriteConflictError)) throw error;
-        if (ifMatch !== undefined) throw new VersionConflictError(ifMatch, undefined);
+        if (ifMatch !== undefined) throw new VersionConflictError(ifMatch, (await this.deps.repository.head(path))?.version);
         if (attempt >= WRITE_ATTEMPTS) throw new ConflictError('Too many concurrent writers on this secret; retry.');
         await backoff(attempt);
       }
