@@ -1,6 +1,6 @@
 // The one list of HTTP routes: which function serves each, and whether it needs a token.
 // The CDK stack and the local API Gateway emulation are both built from it.
-export type FunctionName = 'token' | 'health' | 'tenants' | 'secrets';
+export type FunctionName = 'token' | 'health' | 'tenants' | 'secrets' | 'audit';
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface RouteSpec {
@@ -20,4 +20,6 @@ export const ROUTES: readonly RouteSpec[] = [
   { resource: '/v1/secrets/{path+}', methods: ['GET', 'POST', 'PUT', 'DELETE'], fn: 'secrets', authorized: true },
   { resource: '/v1/metadata/{path+}', methods: ['GET', 'DELETE'], fn: 'secrets', authorized: true },
   { resource: '/v1/restore/{path+}', methods: ['POST'], fn: 'secrets', authorized: true },
+  { resource: '/v1/audit', methods: ['GET'], fn: 'audit', authorized: true },
+  { resource: '/v1/audit/export', methods: ['GET'], fn: 'audit', authorized: true },
 ];

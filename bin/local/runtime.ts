@@ -50,12 +50,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       COFFER_ISSUER: process.env.COFFER_ISSUER ?? `http://127.0.0.1:${port || 8080}`,
     });
 
-    const [secrets, tenants, token, health, authorizer] = await Promise.all([
+    const [secrets, tenants, token, health, authorizer, audit] = await Promise.all([
       import('../../lambdas/handlers/secrets'),
       import('../../lambdas/handlers/tenants'),
       import('../../lambdas/handlers/token'),
       import('../../lambdas/handlers/health'),
       import('../../lambdas/handlers/authorizer'),
+      import('../../lambdas/handlers/audit'),
     ]);
 
     const admin = { clientId: newClientId('platform'), clientSecret: `cs_${randomBytes(32).toString('base64url')}` };
@@ -66,6 +67,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       tenants: tenants.handler as unknown as ProxyHandler,
       token: token.handler as unknown as ProxyHandler,
       health: health.handler as unknown as ProxyHandler,
+      audit: audit.handler as unknown as ProxyHandler,
     };
     gateway = await startGateway({
       functions,

@@ -11,6 +11,11 @@ export class Authentication {
   constructor(private readonly clients: ClientRepository, private readonly tokens: TokenIssuer) {}
 
   async clientCredentials(clientId: string, clientSecret: string): Promise<TokenResponse> {
+    return (await this.authenticateClient(clientId, clientSecret)).token;
+  }
+
+  /** Verifies an API client's credentials and mints its access token. */
+  async authenticateClient(clientId: string, clientSecret: string): Promise<{ principal: Principal; token: TokenResponse }> {
     const scope = scopeOfClientId(clientId);
     const client = scope === undefined ? undefined : await this.clients.get(scope, clientId);
     const secretMatches = await verifySecret(clientSecret, client?.secretHash);
@@ -19,6 +24,6 @@ export class Authentication {
       client.scope === 'platform'
         ? { kind: 'platform', type: 'platform', id: client.clientId }
         : { kind: 'tenant', tenantId: client.scope, type: 'client', id: client.clientId, roles: client.roles };
-    return this.tokens.issue(principal);
+    return { principal, token: await this.tokens.issue(principal) };
   }
 }

@@ -92,8 +92,13 @@ export class RateLimitedError extends CofferError {
 /** KMS, DynamoDB or S3 could not do its part; the request changed nothing. */
 export class DependencyUnavailableError extends CofferError {
   readonly code = 'dependency-unavailable';
-  constructor(readonly dependency: 'dynamodb' | 'kms' | 's3' | 'sts', options?: { cause?: unknown }) {
-    super(`A storage or key service (${dependency}) is unavailable; nothing was changed. Retry later.`, options);
+  constructor(readonly dependency: 'dynamodb' | 'kms' | 's3' | 'sts' | 'audit', options?: { cause?: unknown }) {
+    super(
+      dependency === 'audit'
+        ? 'The audit trail cannot record this request, so it was not carried out; nothing was changed. Retry later.'
+        : `A storage or key service (${dependency}) is unavailable; nothing was changed. Retry later.`,
+      options,
+    );
   }
 }
 

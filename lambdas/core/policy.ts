@@ -24,3 +24,11 @@ export function authorizeSecretOperation(principal: Principal, operation: Secret
 export function authorizePlatformAdmin(principal: Principal): void {
   if (principal.kind !== 'platform') throw new ForbiddenError('Only the platform admin can manage tenants.');
 }
+
+/** Owners and Admins read their tenant's trail; the platform admin reads the platform's. */
+export function authorizeAuditRead(principal: Principal): void {
+  if (principal.kind === 'platform') return;
+  if (!principal.roles.some((role) => role === 'owner' || role === 'admin')) {
+    throw new ForbiddenError('Only Owners and Admins can read the audit trail.');
+  }
+}

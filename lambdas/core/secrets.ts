@@ -1,3 +1,4 @@
+import type { MutationAudit } from '../ports/audit-log';
 import type { Clock } from '../ports/clock';
 import type { TenantDataKeys } from '../ports/data-keys';
 import type { Page, PageRequest, SecretHead, SecretRepository, SecretSummary, SecretVersionInfo } from '../ports/secret-repository';
@@ -38,6 +39,8 @@ export interface SecretsDeps {
   readonly repository: SecretRepository;
   readonly dataKeys: TenantDataKeys;
   readonly clock: Clock;
+  /** The request's audit event: every change commits together with it. */
+  readonly audit?: MutationAudit;
 }
 
 /** A tenant's secrets: the rules of create, version, read, list, delete, restore and purge. */
@@ -111,7 +114,9 @@ export class Secrets {
   async delete(principal: Principal, path: SecretPath): Promise<void> {
     authorizeSecretOperation(principal, 'delete');
     await this.liveHead(path);
-    await this.orNotFound(path, () => this.deps.repository.markDeleted(path, this.now(), describePrincipal(principal)));
+    await this.orNotFound(path, () =>
+      this.deps.repository.markDeleted(path, this.now(), describePrincipal(principal), this.deps.audit?.pending(204)),
+    );
   }
 
   async restore(principal: Principal, path: SecretPath): Promise<SecretSummary> {
@@ -120,7 +125,7 @@ export class Secrets {
     if (!head?.deletedAt) throw new NotFoundError(`No deleted secret at '${path}'.`);
     const at = this.now();
     const by = describePrincipal(principal);
-    await this.orNotFound(path, () => this.deps.repository.restore(path, at, by));
+    await this.orNotFound(path, () => this.deps.repository.restore(path, at, by, this.deps.audit?.pending(200, { version: head.version })));
     const { latest: _latest, deletedAt: _at, deletedBy: _by, ...summary } = head;
     return { ...summary, updatedAt: at, updatedBy: by };
   }
@@ -131,7 +136,7 @@ export class Secrets {
     const head = await this.deps.repository.head(path);
     if (!head) throw this.notFound(path);
     if (!head.deletedAt) throw new ConflictError(`Delete the secret at '${path}' before purging it.`);
-    await this.deps.repository.purge(path);
+    await this.deps.repository.purge(path, this.deps.audit?.pending(204, { versions: head.version }));
   }
 
   private async writeNext(principal: Principal, path: SecretPath, input: SecretInput, head: SecretHead | undefined) {
@@ -157,7 +162,9 @@ export class Secrets {
       tags: input.tags ?? head?.tags ?? {},
       latest: { path, version, createdAt: at, createdBy: by, keyVersion, ciphertext },
     };
-    await this.deps.repository.writeVersion(next, head ? head.version : 'absent');
+    // 201 when this write created the secret, as the route answers.
+    const audit = this.deps.audit?.pending(version === 1 ? 201 : 200, { version });
+    await this.deps.repository.writeVersion(next, head ? head.version : 'absent', audit);
     const { latest: _latest, ...summary } = next;
     return summary;
   }

@@ -1,3 +1,4 @@
+import type { MutationAudit } from '../ports/audit-log';
 import type { Clock } from '../ports/clock';
 import type { TenantKeyService } from '../ports/key-service';
 import type { Page, PageRequest } from '../ports/secret-repository';
@@ -26,7 +27,7 @@ export class Tenants {
   constructor(private readonly deps: TenantsDeps) {}
 
   /** Creates the tenant's KMS keys, its first data key and an Owner API client. */
-  async onboard(principal: Principal, input: { name: string; plan?: Plan }): Promise<OnboardedTenant> {
+  async onboard(principal: Principal, input: { name: string; plan?: Plan }, audit?: MutationAudit): Promise<OnboardedTenant> {
     authorizePlatformAdmin(principal);
     const tenantId = newTenantId();
     const at = new Date(this.deps.clock.now()).toISOString();
@@ -55,7 +56,9 @@ export class Tenants {
       keys,
       currentKeyVersion: 1,
     };
-    await this.deps.tenants.createTenant(tenant, { tenantId, keyVersion: 1, createdAt: at, wrapped: dataKey.wrapped }, owner);
+    // The platform's event names the new tenant and its Owner client, never the secret.
+    const pending = audit?.pending(201, { tenantId, ownerClientId: owner.clientId });
+    await this.deps.tenants.createTenant(tenant, { tenantId, keyVersion: 1, createdAt: at, wrapped: dataKey.wrapped }, owner, pending);
     return { tenant, owner: { clientId: owner.clientId, clientSecret } };
   }
 

@@ -1,7 +1,6 @@
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { CofferError } from '../core/errors';
 import type { Principal } from '../core/principal';
-import { describePrincipal } from '../core/principal';
 import { toAuthorizerContext } from '../http/principal-context';
 import { logger } from '../http/logger';
 
@@ -26,7 +25,8 @@ export function createAuthorizer(verify: VerifyAccessToken) {
       throw new Error('Authorizer unavailable');
     }
     return {
-      principalId: describePrincipal(principal),
+      // API Gateway also exposes this as context.principalId: it must equal the context's own.
+      principalId: principal.id,
       policyDocument: {
         Version: '2012-10-17',
         Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: stageWildcard(event.methodArn) }],

@@ -1,4 +1,5 @@
 import { createAwsClients } from '../adapters/aws-clients';
+import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { RegionHealth } from '../adapters/region-health';
 import { loadConfig } from '../config';
 import { api, route } from '../http/api';
@@ -6,6 +7,7 @@ import { z } from 'zod';
 
 const config = loadConfig();
 const aws = createAwsClients(config);
+export const auditLog = new DynamoAuditLog(aws.dynamo, config.table);
 const kms = aws.kms.get(config.region)!;
 const health = new RegionHealth(aws.dynamo, kms, config.table, config.signingKeyId, config.region);
 
@@ -14,6 +16,8 @@ export const handler = api([
     method: 'GET',
     resource: '/health',
     authenticated: false,
+    // Probed every few seconds by Route 53 from many locations; carries no identity or data.
+    audit: false,
     body: 'none',
     input: z.object({}),
     handle: async () => {
@@ -21,4 +25,4 @@ export const handler = api([
       return { status: report.status === 'ok' ? 200 : 503, body: report };
     },
   }),
-]);
+], { auditLog, region: config.region });

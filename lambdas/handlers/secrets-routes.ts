@@ -3,11 +3,15 @@ import type { Principal, TenantPrincipal } from '../core/principal';
 import { ForbiddenError } from '../core/errors';
 import type { Secrets } from '../core/secrets';
 import { parseSecretPrefix } from '../core/secret-path';
-import { pageQuery, route } from '../http/api';
+import { pageQuery, route, type RequestInfo } from '../http/api';
+import type { MutationAudit } from '../ports/audit-log';
 import { booleanFlag, etag, ifMatch, secretBody, secretPath, versionNumber } from '../http/schemas';
 
-/** Gives the routes a tenant-bound Secrets service for the caller's own tenant. */
-export type SecretsFor = (tenantId: string) => Secrets;
+/**
+ * Gives the routes a Secrets service bound to the caller's own tenant and to this request's
+ * audit event (committed with each change).
+ */
+export type SecretsFor = (tenantId: string, audit: MutationAudit) => Secrets;
 
 const pathParams = z.object({ path: secretPath });
 const noBody = z.undefined();
@@ -21,17 +25,18 @@ const location = (path: string) => `/v1/secrets/${path}`;
 
 export function secretsRoutes(secretsFor: SecretsFor) {
   // The tenant comes only from the verified token, never from the request.
-  const secrets = (principal: Principal) => secretsFor(tenantOf(principal).tenantId);
+  const secrets = (principal: Principal, request: RequestInfo) => secretsFor(tenantOf(principal).tenantId, request.audit);
 
   return [
     route({
       method: 'POST',
       resource: '/v1/secrets/{path+}',
       authenticated: true,
+      audit: { action: 'secret.create' },
       body: 'json',
       input: z.object({ params: pathParams, body: secretBody }),
-      handle: async ({ input, principal }) => {
-        const created = await secrets(principal).create(principal, input.params.path, input.body);
+      handle: async ({ input, principal, request }) => {
+        const created = await secrets(principal, request).create(principal, input.params.path, input.body);
         return { status: 201, body: created, headers: { Location: location(created.path), ETag: etag(created.version) } };
       },
     }),
@@ -39,10 +44,11 @@ export function secretsRoutes(secretsFor: SecretsFor) {
       method: 'PUT',
       resource: '/v1/secrets/{path+}',
       authenticated: true,
+      audit: { action: 'secret.write' },
       body: 'json',
       input: z.object({ params: pathParams, headers: z.object({ 'if-match': ifMatch.optional() }), body: secretBody }),
-      handle: async ({ input, principal }) => {
-        const written = await secrets(principal).write(principal, input.params.path, input.body, input.headers['if-match']);
+      handle: async ({ input, principal, request }) => {
+        const written = await secrets(principal, request).write(principal, input.params.path, input.body, input.headers['if-match']);
         return {
           status: written.version === 1 ? 201 : 200,
           body: written,
@@ -54,10 +60,11 @@ export function secretsRoutes(secretsFor: SecretsFor) {
       method: 'GET',
       resource: '/v1/secrets/{path+}',
       authenticated: true,
+      audit: { action: 'secret.read' },
       body: 'none',
       input: z.object({ params: pathParams, query: z.strictObject({ version: versionNumber.optional() }), body: noBody }),
-      handle: async ({ input, principal }) => {
-        const secret = await secrets(principal).read(principal, input.params.path, input.query.version);
+      handle: async ({ input, principal, request }) => {
+        const secret = await secrets(principal, request).read(principal, input.params.path, input.query.version);
         return { status: 200, body: secret, headers: { ETag: etag(secret.version) } };
       },
     }),
@@ -65,10 +72,11 @@ export function secretsRoutes(secretsFor: SecretsFor) {
       method: 'DELETE',
       resource: '/v1/secrets/{path+}',
       authenticated: true,
+      audit: { action: 'secret.delete' },
       body: 'none',
       input: z.object({ params: pathParams }),
-      handle: async ({ input, principal }) => {
-        await secrets(principal).delete(principal, input.params.path);
+      handle: async ({ input, principal, request }) => {
+        await secrets(principal, request).delete(principal, input.params.path);
         return { status: 204 };
       },
     }),
@@ -76,6 +84,7 @@ export function secretsRoutes(secretsFor: SecretsFor) {
       method: 'GET',
       resource: '/v1/secrets',
       authenticated: true,
+      audit: { action: 'secret.list' },
       body: 'none',
       input: z.object({
         query: z.strictObject({
@@ -84,9 +93,9 @@ export function secretsRoutes(secretsFor: SecretsFor) {
           ...pageQuery,
         }),
       }),
-      handle: async ({ input, principal }) => {
+      handle: async ({ input, principal, request }) => {
         const { prefix, deleted, limit, cursor } = input.query;
-        const page = await secrets(principal).list(principal, prefix, { limit, ...(cursor ? { cursor } : {}) }, deleted);
+        const page = await secrets(principal, request).list(principal, prefix, { limit, ...(cursor ? { cursor } : {}) }, deleted);
         return { status: 200, body: { items: page.items, ...(page.cursor ? { nextCursor: page.cursor } : {}) } };
       },
     }),
@@ -94,11 +103,12 @@ export function secretsRoutes(secretsFor: SecretsFor) {
       method: 'GET',
       resource: '/v1/metadata/{path+}',
       authenticated: true,
+      audit: { action: 'secret.metadata' },
       body: 'none',
       input: z.object({ params: pathParams, query: z.strictObject(pageQuery) }),
-      handle: async ({ input, principal }) => {
+      handle: async ({ input, principal, request }) => {
         const { limit, cursor } = input.query;
-        const meta = await secrets(principal).metadata(principal, input.params.path, { limit, ...(cursor ? { cursor } : {}) });
+        const meta = await secrets(principal, request).metadata(principal, input.params.path, { limit, ...(cursor ? { cursor } : {}) });
         const { versions, ...head } = meta;
         return { status: 200, body: { ...head, versions: versions.items, ...(versions.cursor ? { nextCursor: versions.cursor } : {}) } };
       },
@@ -107,10 +117,11 @@ export function secretsRoutes(secretsFor: SecretsFor) {
       method: 'DELETE',
       resource: '/v1/metadata/{path+}',
       authenticated: true,
+      audit: { action: 'secret.purge' },
       body: 'none',
       input: z.object({ params: pathParams }),
-      handle: async ({ input, principal }) => {
-        await secrets(principal).purge(principal, input.params.path);
+      handle: async ({ input, principal, request }) => {
+        await secrets(principal, request).purge(principal, input.params.path);
         return { status: 204 };
       },
     }),
@@ -118,10 +129,11 @@ export function secretsRoutes(secretsFor: SecretsFor) {
       method: 'POST',
       resource: '/v1/restore/{path+}',
       authenticated: true,
+      audit: { action: 'secret.restore' },
       body: 'none',
       input: z.object({ params: pathParams }),
-      handle: async ({ input, principal }) => {
-        const restored = await secrets(principal).restore(principal, input.params.path);
+      handle: async ({ input, principal, request }) => {
+        const restored = await secrets(principal, request).restore(principal, input.params.path);
         return { status: 200, body: restored, headers: { ETag: etag(restored.version) } };
       },
     }),

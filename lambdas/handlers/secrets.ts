@@ -2,25 +2,29 @@ import { DynamoSecretRepository } from '../adapters/dynamodb/secret-repository';
 import { DynamoTenantRepository } from '../adapters/dynamodb/tenant-repository';
 import { KmsTenantKeyService } from '../adapters/kms/tenant-key-service';
 import { createAwsClients } from '../adapters/aws-clients';
+import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { loadConfig } from '../config';
 import { DataKeyRing } from '../core/data-keys';
 import { Secrets } from '../core/secrets';
 import { api } from '../http/api';
+import type { MutationAudit } from '../ports/audit-log';
 import { systemClock } from '../ports/clock';
 import { secretsRoutes } from './secrets-routes';
 
 // Composition root of the secrets function: built once per container, at cold start.
 const config = loadConfig();
 const aws = createAwsClients(config);
+export const auditLog = new DynamoAuditLog(aws.dynamo, config.table);
 const tenants = new DynamoTenantRepository(aws.dynamo, config.table);
 const keyService = new KmsTenantKeyService(aws.kms, config.primaryRegion, config.region);
 export const dataKeyRing = new DataKeyRing(tenants, keyService, systemClock, config.dataKeyTtlMs);
 
-const secretsFor = (tenantId: string) =>
+const secretsFor = (tenantId: string, audit: MutationAudit) =>
   new Secrets(tenantId, {
-    repository: new DynamoSecretRepository(aws.dynamo, config.table, tenantId),
+    repository: new DynamoSecretRepository(aws.dynamo, config.table, tenantId, auditLog),
     dataKeys: dataKeyRing.forTenant(tenantId),
     clock: systemClock,
+    audit,
   });
 
-export const handler = api(secretsRoutes(secretsFor));
+export const handler = api(secretsRoutes(secretsFor), { auditLog, region: config.region });

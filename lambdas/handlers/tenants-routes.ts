@@ -21,6 +21,7 @@ export function tenantsRoutes(tenants: Tenants) {
       method: 'POST',
       resource: '/v1/admin/tenants',
       authenticated: true,
+      audit: { action: 'tenant.create' },
       body: 'json',
       input: z.object({
         body: z.strictObject({
@@ -28,8 +29,8 @@ export function tenantsRoutes(tenants: Tenants) {
           plan: z.enum(PLANS).optional(),
         }),
       }),
-      handle: async ({ input, principal }) => {
-        const { tenant, owner } = await tenants.onboard(principal, input.body);
+      handle: async ({ input, principal, request }) => {
+        const { tenant, owner } = await tenants.onboard(principal, input.body, request.audit);
         return {
           status: 201,
           body: { ...tenantView(tenant), owner: { ...owner, roles: ['owner'] } },
@@ -41,6 +42,7 @@ export function tenantsRoutes(tenants: Tenants) {
       method: 'GET',
       resource: '/v1/admin/tenants',
       authenticated: true,
+      audit: { action: 'tenant.list' },
       body: 'none',
       input: z.object({ query: z.strictObject(pageQuery) }),
       handle: async ({ input, principal }) => {
@@ -53,6 +55,7 @@ export function tenantsRoutes(tenants: Tenants) {
       method: 'GET',
       resource: '/v1/admin/tenants/{tenantId}',
       authenticated: true,
+      audit: { action: 'tenant.read' },
       body: 'none',
       input: z.object({ params: z.object({ tenantId: z.string().regex(TENANT_ID, 'a tenant id like ten_…') }) }),
       handle: async ({ input, principal }) => ({ status: 200, body: tenantView(await tenants.get(principal, input.params.tenantId)) }),

@@ -1,4 +1,5 @@
 import { createAwsClients } from '../adapters/aws-clients';
+import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { DynamoTenantRepository } from '../adapters/dynamodb/tenant-repository';
 import { KmsTenantKeyService } from '../adapters/kms/tenant-key-service';
 import { loadConfig } from '../config';
@@ -9,7 +10,8 @@ import { tenantsRoutes } from './tenants-routes';
 
 const config = loadConfig();
 const aws = createAwsClients(config);
-const repository = new DynamoTenantRepository(aws.dynamo, config.table);
+export const auditLog = new DynamoAuditLog(aws.dynamo, config.table);
+const repository = new DynamoTenantRepository(aws.dynamo, config.table, auditLog);
 export const tenants = new Tenants({
   tenants: repository,
   clients: repository,
@@ -17,4 +19,4 @@ export const tenants = new Tenants({
   clock: systemClock,
 });
 
-export const handler = api(tenantsRoutes(tenants));
+export const handler = api(tenantsRoutes(tenants), { auditLog, region: config.region });

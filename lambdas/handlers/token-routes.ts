@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Authentication } from '../core/authentication';
 import { InvalidRequestError } from '../core/errors';
+import { CLIENT_ID } from '../core/ids';
 import { route } from '../http/api';
 import type { TokenSigner } from '../ports/key-service';
 
@@ -18,6 +19,7 @@ export function tokenRoutes(auth: Authentication, signer: TokenSigner) {
       method: 'POST',
       resource: '/v1/token',
       authenticated: false,
+      audit: { action: 'token.issue' },
       body: 'json-or-form',
       input: z.object({
         body: z.looseObject({ grant_type: z.string().max(64) }).transform((body, ctx) => {
@@ -34,16 +36,23 @@ export function tokenRoutes(auth: Authentication, signer: TokenSigner) {
           return parsed.data;
         }),
       }),
-      handle: async ({ input }) => {
+      handle: async ({ input, request }) => {
         const { body } = input;
         if (body.grant_type !== 'client_credentials') throw new InvalidRequestError('unsupported grant_type');
-        return { status: 200, body: await auth.clientCredentials(body.client_id, body.client_secret) };
+        // The id a caller claims is recorded (for brute-force forensics) only when it has the
+        // shape of a client id, so a secret typed into the wrong field never lands in the trail.
+        if (CLIENT_ID.test(body.client_id)) request.audit.note({ clientId: body.client_id });
+        const { principal, token } = await auth.authenticateClient(body.client_id, body.client_secret);
+        request.audit.identify(principal);
+        return { status: 200, body: token };
       },
     }),
     route({
       method: 'GET',
       resource: '/.well-known/jwks.json',
       authenticated: false,
+      // Public keys only, fetched by verifiers and caches: no identity, nothing to record.
+      audit: false,
       body: 'none',
       input: z.object({}),
       handle: async () => ({

@@ -10,10 +10,16 @@ import {
   UnauthenticatedError,
   UnsupportedMediaTypeError,
 } from '../core/errors';
+import {
+  CofferError,
+  DependencyUnavailableError,
+} from '../core/errors';
 import type { Principal } from '../core/principal';
 import { correlationId, type CofferContext } from '../middleware/correlation-id';
-import { problemJson } from '../middleware/problem-json';
+import { problemJson, problemResponse } from '../middleware/problem-json';
+import type { AuditLog } from '../ports/audit-log';
 import { principalFromAuthorizerContext } from './principal-context';
+import { RequestAudit } from './request-audit';
 
 /** Bigger than any valid body (64 KiB of data plus metadata, JSON-escaped); refused unread. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -22,6 +28,8 @@ export interface RequestInfo {
   readonly correlationId: string;
   readonly sourceIp: string;
   readonly userAgent: string;
+  /** This request's audit event, for routes that add to it or commit it with a change. */
+  readonly audit: RequestAudit;
 }
 
 export interface HttpResult {
@@ -44,6 +52,11 @@ export interface Route<S extends z.ZodType, A extends boolean> {
   /** The API Gateway resource template, e.g. `/v1/secrets/{path+}`. */
   readonly resource: string;
   readonly authenticated: A;
+  /**
+   * The action recorded in the audit trail (`secret.read`, …). `false` only for public
+   * routes that carry no identity and touch no data (health, JWKS).
+   */
+  readonly audit: { readonly action: string } | false;
   readonly body: BodyKind;
   readonly input: S;
   readonly handle: (args: {
@@ -58,8 +71,19 @@ export type AnyRoute = Route<any, boolean>;
 
 export const route = <S extends z.ZodType, A extends boolean>(r: Route<S, A>): Route<S, A> => r;
 
-/** A thin middy handler that dispatches on method + resource, parses with zod, and answers JSON. */
-export function api(routes: readonly AnyRoute[]) {
+export interface ApiOptions {
+  /** Where every audited request's event goes before its response is sent (fail closed). */
+  readonly auditLog: AuditLog;
+  /** The region serving the request, as recorded in audit events. */
+  readonly region: string;
+}
+
+/**
+ * A thin middy handler that dispatches on method + resource, parses with zod, answers JSON,
+ * and records one audit event per request — success or failure — before answering. If the
+ * event cannot be recorded the caller gets a 503 instead of the result (fail closed).
+ */
+export function api(routes: readonly AnyRoute[], options: ApiOptions) {
   const byResource = new Map<string, Map<string, AnyRoute>>();
   for (const r of routes) {
     const methods = byResource.get(r.resource) ?? new Map<string, AnyRoute>();
@@ -72,31 +96,82 @@ export function api(routes: readonly AnyRoute[]) {
     .use(httpHeaderNormalizer())
     .use(correlationId())
     .handler(async (event, context) => {
+      const matched = byResource.get(event.resource)?.get(event.httpMethod);
+      if (matched?.audit === false) return respond(await serve(matched, event, context, undefined));
+
+      const principal = matched?.authenticated ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
+      const audit = new RequestAudit(
+        {
+          action: matched?.audit ? matched.audit.action : 'request.unrouted',
+          correlationId: context.correlationId,
+          sourceIp: event.requestContext?.identity?.sourceIp ?? 'unknown',
+          userAgent: event.headers?.['user-agent'] ?? 'unknown',
+          region: options.region,
+          time: new Date().toISOString(),
+        },
+        principal,
+      );
+      const resource = event.pathParameters?.path ?? event.pathParameters?.tenantId;
+      if (resource !== undefined) audit.about(safeDecode(resource));
+
+      let response: APIGatewayProxyResult;
+      let errorCode: string | undefined;
+      try {
+        response = respond(await serve(matched, event, context, audit));
+      } catch (error) {
+        response = problemResponse(error, context.correlationId);
+        errorCode = error instanceof CofferError ? error.code : 'unexpected';
+      }
+      if (!audit.recorded) {
+        try {
+          await options.auditLog.append(audit.draft(response.statusCode, errorCode));
+        } catch (error) {
+          // Nothing reaches the caller that the trail does not show: no value, no token.
+          throw error instanceof DependencyUnavailableError ? error : new DependencyUnavailableError('audit', { cause: error });
+        }
+      }
+      return response;
+    });
+
+  async function serve(matched: AnyRoute | undefined, event: APIGatewayProxyEvent, context: CofferContext, audit: RequestAudit | undefined) {
+    if (!matched) {
       const methods = byResource.get(event.resource);
       if (!methods) throw new NotFoundError(`No route for ${event.path}.`);
-      const matched = methods.get(event.httpMethod);
-      if (!matched) throw new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${[...methods.keys()].join(', ')}.`);
+      throw new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${[...methods.keys()].join(', ')}.`);
+    }
+    const principal = matched.authenticated ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
+    if (matched.authenticated && !principal) throw new UnauthenticatedError();
 
-      const principal = matched.authenticated ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
-      if (matched.authenticated && !principal) throw new UnauthenticatedError();
+    const input = parseInput(matched, event);
+    const request: RequestInfo = {
+      correlationId: context.correlationId,
+      sourceIp: event.requestContext?.identity?.sourceIp ?? 'unknown',
+      userAgent: event.headers?.['user-agent'] ?? 'unknown',
+      // Unaudited routes get a recorder that is never written anywhere.
+      audit: audit ?? new RequestAudit({ action: 'unaudited', correlationId: context.correlationId, sourceIp: '', userAgent: '', region: options.region, time: '' }),
+    };
+    return matched.handle({ input, principal, request });
+  }
+}
 
-      const input = parseInput(matched, event);
-      const request: RequestInfo = {
-        correlationId: context.correlationId,
-        sourceIp: event.requestContext?.identity?.sourceIp ?? 'unknown',
-        userAgent: event.headers?.['user-agent'] ?? 'unknown',
-      };
-      const result = await matched.handle({ input, principal, request });
-      return {
-        statusCode: result.status,
-        headers: {
-          ...(result.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-          'Cache-Control': 'no-store',
-          ...result.headers,
-        },
-        body: result.body === undefined ? '' : JSON.stringify(result.body),
-      };
-    });
+function respond(result: HttpResult): APIGatewayProxyResult {
+  return {
+    statusCode: result.status,
+    headers: {
+      ...(result.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      'Cache-Control': 'no-store',
+      ...result.headers,
+    },
+    body: result.body === undefined ? '' : typeof result.body === 'string' ? result.body : JSON.stringify(result.body),
+  };
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 function parseInput(r: AnyRoute, event: APIGatewayProxyEvent): unknown {

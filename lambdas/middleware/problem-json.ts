@@ -11,18 +11,23 @@ export function problemJson(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPro
   return {
     onError: (request) => {
       const correlationId = request.context.correlationId ?? request.event.requestContext?.requestId ?? 'unknown';
-      const { body, headers } = toProblem(request.error, correlationId);
-      const known = request.error instanceof CofferError;
-      if (body.status >= 500) {
-        logger.error('request failed', { correlationId, code: known ? (request.error as CofferError).code : 'unexpected', error: request.error as Error });
-      } else {
-        logger.info('request refused', { correlationId, status: body.status, code: (request.error as CofferError).code });
-      }
-      request.response = {
-        statusCode: body.status,
-        headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store', 'X-Correlation-Id': correlationId, ...headers },
-        body: JSON.stringify(body),
-      };
+      request.response = problemResponse(request.error, correlationId);
     },
+  };
+}
+
+/** The problem+json response for an error, logged by severity (never with the request body). */
+export function problemResponse(error: unknown, correlationId: string): APIGatewayProxyResult {
+  const { body, headers } = toProblem(error, correlationId);
+  const known = error instanceof CofferError;
+  if (body.status >= 500) {
+    logger.error('request failed', { correlationId, code: known ? error.code : 'unexpected', error: error as Error });
+  } else {
+    logger.info('request refused', { correlationId, status: body.status, code: known ? error.code : 'unexpected' });
+  }
+  return {
+    statusCode: body.status,
+    headers: { 'Content-Type': 'application/problem+json', 'Cache-Control': 'no-store', 'X-Correlation-Id': correlationId, ...headers },
+    body: JSON.stringify(body),
   };
 }

@@ -1,4 +1,5 @@
 import type { SecretPath } from '../core/secret-path';
+import type { PendingAudit } from './audit-log';
 
 export interface SecretMetadata {
   readonly path: SecretPath;
@@ -43,18 +44,19 @@ export interface PageRequest {
 
 /**
  * Storage of one tenant's secrets. Bound to a tenant when created, so no call can forget
- * or swap the tenant. Writing the head and the version is one atomic step.
+ * or swap the tenant. Writing the head and the version is one atomic step; every change
+ * commits its pending audit event in that same step, or not at all.
  */
 export interface SecretRepository {
   head(path: SecretPath): Promise<SecretHead | undefined>;
   version(path: SecretPath, version: number): Promise<SecretVersionRecord | undefined>;
   /** Throws WriteConflictError when the head is not at `expect` ('absent': no head). */
-  writeVersion(head: SecretHead, expect: number | 'absent'): Promise<void>;
+  writeVersion(head: SecretHead, expect: number | 'absent', audit?: PendingAudit): Promise<void>;
   list(prefix: string, page: PageRequest, includeDeleted: boolean): Promise<Page<SecretSummary>>;
   listVersions(path: SecretPath, page: PageRequest): Promise<Page<SecretVersionInfo>>;
   /** Throws WriteConflictError when the head is missing or not in the expected state. */
-  markDeleted(path: SecretPath, at: string, by: string): Promise<void>;
-  restore(path: SecretPath, at: string, by: string): Promise<void>;
-  /** Removes every version and then the head; resumable if interrupted. */
-  purge(path: SecretPath): Promise<void>;
+  markDeleted(path: SecretPath, at: string, by: string, audit?: PendingAudit): Promise<void>;
+  restore(path: SecretPath, at: string, by: string, audit?: PendingAudit): Promise<void>;
+  /** Removes every version and then the head; resumable if interrupted. The event commits with the first step. */
+  purge(path: SecretPath, audit?: PendingAudit): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import type { PendingAudit } from './audit-log';
 import type { Role } from '../core/principal';
 import type { Page, PageRequest } from './secret-repository';
 
@@ -46,7 +47,7 @@ export interface ClientRecord {
 
 export interface TenantRepository {
   /** Tenant, first data key and Owner client in one atomic step; ConflictError if present. */
-  createTenant(tenant: TenantRecord, dataKey: DataKeyRecord, owner: ClientRecord): Promise<void>;
+  createTenant(tenant: TenantRecord, dataKey: DataKeyRecord, owner: ClientRecord, audit?: PendingAudit): Promise<void>;
   getTenant(tenantId: string): Promise<TenantRecord | undefined>;
   listTenants(page: PageRequest): Promise<Page<TenantRecord>>;
   getDataKey(tenantId: string, keyVersion: number): Promise<DataKeyRecord | undefined>;

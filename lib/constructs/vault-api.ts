@@ -120,6 +120,7 @@ export class VaultApi extends Construct {
       health: functions.health.function,
       tenants: functions.tenants.function,
       secrets: functions.secrets.function,
+      audit: functions.audit.function,
     };
     for (const route of ROUTES) {
       const resource = this.api.root.resourceForPath(route.resource);

@@ -44,6 +44,7 @@ export class VaultFunctions extends Construct {
   readonly health: CofferFunction;
   readonly tenants: CofferFunction;
   readonly secrets: CofferFunction;
+  readonly audit: CofferFunction;
 
   constructor(scope: Construct, id: string, props: VaultFunctionsProps) {
     super(scope, id);
@@ -66,6 +67,7 @@ export class VaultFunctions extends Construct {
     this.health = fn('Health', 'lambdas/handlers/health.ts', 'Coffer deep health check');
     this.tenants = fn('Tenants', 'lambdas/handlers/tenants.ts', 'Coffer tenant administration');
     this.secrets = fn('Secrets', 'lambdas/handlers/secrets.ts', 'Coffer secrets API');
+    this.audit = fn('Audit', 'lambdas/handlers/audit.ts', 'Coffer audit trail query and export');
 
     // Token signing: only the token function signs; verifiers read the public key.
     signingKey.grant(this.authorizer.role, 'kms:GetPublicKey');
@@ -73,7 +75,8 @@ export class VaultFunctions extends Construct {
     signingKey.grant(this.health.role, 'kms:DescribeKey');
 
     table.grantReadData(this.health.role);
-    for (const writer of [this.token, this.tenants, this.secrets]) {
+    // Every audited function appends its requests' events to the table (fail closed).
+    for (const writer of [this.token, this.tenants, this.secrets, this.audit]) {
       table.grantReadWriteData(writer.role);
       // PutObject only: retention comes from the bucket default, and no function may shorten
       // it, place legal holds, read, or delete audit events.
@@ -81,7 +84,7 @@ export class VaultFunctions extends Construct {
         new PolicyStatement({ actions: ['s3:PutObject'], resources: [auditBucket.arnForObjects('*')] }),
       );
     }
-    for (const writer of [this.token, this.tenants, this.secrets]) {
+    for (const writer of [this.token, this.tenants, this.secrets, this.audit]) {
       Validations.of(writer.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(auditBucket)}.Arn>/*]`,
         reason:

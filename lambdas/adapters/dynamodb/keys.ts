@@ -12,4 +12,9 @@ export const keys = {
   secretHeads: (tenantId: string) => `T#${tenantId}#HEADS`,
   secretVersions: (tenantId: string, path: string) => `T#${tenantId}#SECRET#${path}`,
   versionSk: (version: number) => `V#${String(version).padStart(10, '0')}`,
+  /** One audit chain per tenant (and one for the platform): events, its head, the shipper's mark. */
+  auditChain: (chain: string) => (chain === 'platform' ? 'PLATFORM#AUDIT' : `T#${chain}#AUDIT`),
+  auditHeadSk: 'HEAD',
+  auditShippedSk: 'SHIPPED',
+  auditEventSk: (seq: number) => `E#${String(seq).padStart(12, '0')}`,
 } as const;

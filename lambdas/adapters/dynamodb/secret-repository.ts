@@ -3,9 +3,9 @@ import {
   DeleteCommand,
   GetCommand,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { InternalError } from '../../core/errors';
 import { whyInvalidPath, type SecretPath } from '../../core/secret-path';
@@ -18,6 +18,8 @@ import type {
   SecretVersionInfo,
   SecretVersionRecord,
 } from '../../ports/secret-repository';
+import type { PendingAudit } from '../../ports/audit-log';
+import type { DynamoAuditLog } from './audit-log';
 import { decodeCursor, encodeCursor } from './cursor';
 import { dynamo } from './errors';
 import { keys } from './keys';
@@ -57,6 +59,8 @@ const SUMMARY_ATTRIBUTES = ['path', 'version', 'createdAt', 'createdBy', 'update
 const VERSION_INFO_ATTRIBUTES = ['version', 'createdAt', 'createdBy', 'keyVersion'];
 const BATCH_WRITE_LIMIT = 25;
 
+type UpdateInput = UpdateCommandInput & { UpdateExpression: string };
+
 const isPathPosition = (p: unknown): p is string => typeof p === 'string' && whyInvalidPath(p) === undefined;
 const isVersionPosition = (p: unknown): p is number => Number.isInteger(p) && (p as number) > 0;
 
@@ -64,7 +68,12 @@ const isVersionPosition = (p: unknown): p is number => Number.isInteger(p) && (p
 export class DynamoSecretRepository implements SecretRepository {
   private readonly headsPk: string;
 
-  constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string, private readonly tenantId: string) {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly tenantId: string,
+    private readonly auditLog: DynamoAuditLog,
+  ) {
     this.headsPk = keys.secretHeads(tenantId);
   }
 
@@ -88,7 +97,7 @@ export class DynamoSecretRepository implements SecretRepository {
     return Item ? toVersion(Item as VersionItem) : undefined;
   }
 
-  async writeVersion(head: SecretHead, expect: number | 'absent'): Promise<void> {
+  async writeVersion(head: SecretHead, expect: number | 'absent', audit?: PendingAudit): Promise<void> {
     const { latest } = head;
     if (latest.version !== head.version || latest.path !== head.path) throw new InternalError('head and version disagree');
     const headItem: HeadItem = {
@@ -126,15 +135,12 @@ export class DynamoSecretRepository implements SecretRepository {
             ConditionExpression: 'version = :expect AND attribute_not_exists(deletedAt)',
             ExpressionAttributeValues: { ':expect': expect },
           };
-    await dynamo(() =>
-      this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.table, Item: headItem, ...headCondition } },
-            { Put: { TableName: this.table, Item: versionItem, ConditionExpression: 'attribute_not_exists(pk)' } },
-          ],
-        }),
-      ),
+    await this.auditLog.transact(
+      [
+        { Put: { TableName: this.table, Item: headItem, ...headCondition } },
+        { Put: { TableName: this.table, Item: versionItem, ConditionExpression: 'attribute_not_exists(pk)' } },
+      ],
+      audit,
     );
   }
 
@@ -197,48 +203,45 @@ export class DynamoSecretRepository implements SecretRepository {
     return { items, ...(result.LastEvaluatedKey && last ? { cursor: encodeCursor(last.version) } : {}) };
   }
 
-  async markDeleted(path: SecretPath, at: string, by: string): Promise<void> {
-    await dynamo(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: this.headsPk, sk: path },
-          UpdateExpression: 'SET deletedAt = :at, deletedBy = :by',
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
-          ExpressionAttributeValues: { ':at': at, ':by': by },
-        }),
-      ),
+  async markDeleted(path: SecretPath, at: string, by: string, audit?: PendingAudit): Promise<void> {
+    await this.update(
+      {
+        TableName: this.table,
+        Key: { pk: this.headsPk, sk: path },
+        UpdateExpression: 'SET deletedAt = :at, deletedBy = :by',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(deletedAt)',
+        ExpressionAttributeValues: { ':at': at, ':by': by },
+      },
+      audit,
     );
   }
 
-  async restore(path: SecretPath, at: string, by: string): Promise<void> {
-    await dynamo(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: this.headsPk, sk: path },
-          UpdateExpression: 'REMOVE deletedAt, deletedBy SET updatedAt = :at, updatedBy = :by',
-          ConditionExpression: 'attribute_exists(deletedAt) AND attribute_not_exists(purging)',
-          ExpressionAttributeValues: { ':at': at, ':by': by },
-        }),
-      ),
+  async restore(path: SecretPath, at: string, by: string, audit?: PendingAudit): Promise<void> {
+    await this.update(
+      {
+        TableName: this.table,
+        Key: { pk: this.headsPk, sk: path },
+        UpdateExpression: 'REMOVE deletedAt, deletedBy SET updatedAt = :at, updatedBy = :by',
+        ConditionExpression: 'attribute_exists(deletedAt) AND attribute_not_exists(purging)',
+        ExpressionAttributeValues: { ':at': at, ':by': by },
+      },
+      audit,
     );
   }
 
-  async purge(path: SecretPath): Promise<void> {
+  async purge(path: SecretPath, audit?: PendingAudit): Promise<void> {
     const headKey = { pk: this.headsPk, sk: path };
-    // Mark first: a purge interrupted midway leaves a head that cannot be restored and
-    // that the next purge call finishes. The head goes last, so nothing is orphaned.
-    await dynamo(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: headKey,
-          UpdateExpression: 'SET purging = :yes',
-          ConditionExpression: 'attribute_exists(deletedAt)',
-          ExpressionAttributeValues: { ':yes': true },
-        }),
-      ),
+    // Mark first (with the audit event): a purge interrupted midway leaves a head that cannot
+    // be restored and that the next purge call finishes. The head goes last, so nothing is orphaned.
+    await this.update(
+      {
+        TableName: this.table,
+        Key: headKey,
+        UpdateExpression: 'SET purging = :yes',
+        ConditionExpression: 'attribute_exists(deletedAt)',
+        ExpressionAttributeValues: { ':yes': true },
+      },
+      audit,
     );
     const pk = keys.secretVersions(this.tenantId, path);
     let exclusiveStartKey: Record<string, unknown> | undefined;
@@ -264,6 +267,15 @@ export class DynamoSecretRepository implements SecretRepository {
     await dynamo(() =>
       this.db.send(new DeleteCommand({ TableName: this.table, Key: headKey, ConditionExpression: 'purging = :yes', ExpressionAttributeValues: { ':yes': true } })),
     );
+  }
+
+  /** A single-item change; with an audit event it becomes a transaction of the two. */
+  private async update(update: UpdateInput, audit: PendingAudit | undefined): Promise<void> {
+    if (audit) {
+      await this.auditLog.transact([{ Update: update }], audit);
+    } else {
+      await dynamo(() => this.db.send(new UpdateCommand(update)));
+    }
   }
 
   private async deleteBatch(batch: { pk: string; sk: string }[]): Promise<void> {

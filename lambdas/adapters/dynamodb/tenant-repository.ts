@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, WriteConflictError } from '../../core/errors';
+import { ConflictError, InternalError, WriteConflictError } from '../../core/errors';
 import { TENANT_ID } from '../../core/ids';
 import type { Page, PageRequest } from '../../ports/secret-repository';
 import type {
@@ -10,6 +10,8 @@ import type {
   TenantRecord,
   TenantRepository,
 } from '../../ports/tenant-repository';
+import type { PendingAudit } from '../../ports/audit-log';
+import type { DynamoAuditLog } from './audit-log';
 import { decodeCursor, encodeCursor } from './cursor';
 import { dynamo } from './errors';
 import { keys } from './keys';
@@ -22,29 +24,30 @@ const strip = <T extends object>(item: Record<string, unknown>): T => {
 
 /** Platform-level records: tenants, their wrapped data keys and API clients. */
 export class DynamoTenantRepository implements TenantRepository, ClientRepository {
-  constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+    /** Needed only by writers that commit audit events with their changes. */
+    private readonly auditLog?: DynamoAuditLog,
+  ) {}
 
-  async createTenant(tenant: TenantRecord, dataKey: DataKeyRecord, owner: ClientRecord): Promise<void> {
+  async createTenant(tenant: TenantRecord, dataKey: DataKeyRecord, owner: ClientRecord, audit?: PendingAudit): Promise<void> {
     const notExists = { ConditionExpression: 'attribute_not_exists(pk)' };
+    const put = (item: Record<string, unknown>) => ({ Put: { TableName: this.table, Item: item, ...notExists } });
+    const items = [
+      put({ pk: keys.tenantMeta(tenant.tenantId), sk: keys.tenantSk, ...tenant }),
+      put({ pk: keys.tenantIndexPk, sk: keys.tenantIndexSk(tenant.tenantId), ...tenant }),
+      put({ pk: keys.tenantMeta(tenant.tenantId), sk: keys.dataKeySk(dataKey.keyVersion), ...dataKey }),
+      put({ pk: keys.clientPk(owner.scope), sk: keys.clientSk(owner.clientId), ...owner }),
+    ];
     try {
-      await dynamo(() =>
-        this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: { TableName: this.table, Item: { pk: keys.tenantMeta(tenant.tenantId), sk: keys.tenantSk, ...tenant }, ...notExists } },
-              { Put: { TableName: this.table, Item: { pk: keys.tenantIndexPk, sk: keys.tenantIndexSk(tenant.tenantId), ...tenant }, ...notExists } },
-              {
-                Put: {
-                  TableName: this.table,
-                  Item: { pk: keys.tenantMeta(tenant.tenantId), sk: keys.dataKeySk(dataKey.keyVersion), ...dataKey },
-                  ...notExists,
-                },
-              },
-              { Put: { TableName: this.table, Item: { pk: keys.clientPk(owner.scope), sk: keys.clientSk(owner.clientId), ...owner }, ...notExists } },
-            ],
-          }),
-        ),
-      );
+      if (this.auditLog) {
+        await this.auditLog.transact(items, audit);
+      } else if (audit) {
+        throw new InternalError('tenant repository built without an audit log');
+      } else {
+        await dynamo(() => this.db.send(new TransactWriteCommand({ TransactItems: items })));
+      }
     } catch (error) {
       if (error instanceof WriteConflictError) throw new ConflictError(`Tenant '${tenant.tenantId}' already exists.`);
       throw error;

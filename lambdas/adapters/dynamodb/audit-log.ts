@@ -1,0 +1,159 @@
+import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EMPTY_CHAIN, chainEvent, type AuditDraft, type AuditEvent, type ChainHead } from '../../core/audit';
+import { DependencyUnavailableError } from '../../core/errors';
+import type { AuditLog, AuditQueryRequest, AuditReader, PendingAudit } from '../../ports/audit-log';
+import type { Page } from '../../ports/secret-repository';
+import { decodeCursor, encodeCursor } from './cursor';
+import { dynamo, translateDynamoError } from './errors';
+import { keys } from './keys';
+
+/** Events stay queryable in DynamoDB this long; S3 (Object Lock) keeps them for years. */
+export const AUDIT_HOT_RETENTION_DAYS = 90;
+/** Contention on a chain head is retried; beyond this the request fails closed (503). */
+const CHAIN_ATTEMPTS = 12;
+
+type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+const STORAGE_ATTRIBUTES = new Set(['pk', 'sk', 'expiresAt']);
+const isSeqPosition = (p: unknown): p is number => Number.isInteger(p) && (p as number) >= 0;
+
+/**
+ * The audit chains in the single table: per chain a head item (`HEAD`: seq and hash of the
+ * last event) and one item per event (`E#<seq>`). Appending writes the event and moves the
+ * head, conditioned on the head we linked to, in one transaction — so a chain never forks,
+ * and a mutation can commit its change and its event together.
+ */
+export class DynamoAuditLog implements AuditLog, AuditReader {
+  /** Last head this container wrote or read, per chain: a warm append needs no read. */
+  private readonly heads = new Map<string, ChainHead>();
+
+  constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
+
+  async append(draft: AuditDraft): Promise<AuditEvent> {
+    try {
+      return await this.commit([], draft);
+    } catch (error) {
+      throw new DependencyUnavailableError('audit', { cause: error });
+    }
+  }
+
+  /**
+   * Writes `items` and, when given, the pending event in one transaction. A lost race on the
+   * chain head alone is retried with the fresh head; a failed condition on `items` is the
+   * caller's conflict and surfaces as WriteConflictError.
+   */
+  async transact(items: readonly TransactItem[], pending: PendingAudit | undefined): Promise<void> {
+    if (!pending) {
+      await dynamo(() => this.db.send(new TransactWriteCommand({ TransactItems: [...items] })));
+      return;
+    }
+    pending.recorded(await this.commit(items, pending.draft));
+  }
+
+  async head(chain: string): Promise<ChainHead> {
+    const { Item } = await dynamo(() =>
+      this.db.send(
+        new GetCommand({ TableName: this.table, Key: { pk: keys.auditChain(chain), sk: keys.auditHeadSk }, ConsistentRead: true }),
+      ),
+    );
+    return Item ? { seq: Item.seq as number, hash: Item.hash as string } : EMPTY_CHAIN;
+  }
+
+  /** Events with `seq > afterSeq`, oldest first (the shipper's read). */
+  async after(chain: string, afterSeq: number, limit: number): Promise<AuditEvent[]> {
+    const result = await dynamo(() =>
+      this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': keys.auditChain(chain), ':from': keys.auditEventSk(afterSeq + 1), ':to': 'E#~' },
+          Limit: limit,
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    return (result.Items ?? []).map(toEvent);
+  }
+
+  async query(chain: string, request: AuditQueryRequest): Promise<Page<AuditEvent>> {
+    const afterSeq = request.cursor === undefined ? 0 : decodeCursor(request.cursor, isSeqPosition);
+    const filters: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':pk': keys.auditChain(chain), ':from': keys.auditEventSk(afterSeq + 1), ':to': 'E#~' };
+    if (request.from) (filters.push('#time >= :tFrom'), (names['#time'] = 'time'), (values[':tFrom'] = request.from));
+    if (request.to) (filters.push('#time < :tTo'), (names['#time'] = 'time'), (values[':tTo'] = request.to));
+    if (request.principal) (filters.push('actor.#id = :principal'), (names['#id'] = 'id'), (values[':principal'] = request.principal));
+    if (request.path) (filters.push('begins_with(#resource, :path)'), (names['#resource'] = 'resource'), (values[':path'] = request.path));
+    if (request.action) (filters.push('#action = :action'), (names['#action'] = 'action'), (values[':action'] = request.action));
+    if (request.outcome) (filters.push('outcome = :outcome'), (values[':outcome'] = request.outcome));
+
+    const events: AuditEvent[] = [];
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    // A filter can thin a page out: read on until the page is full or the chain ends.
+    do {
+      const result = await dynamo(() =>
+        this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+            ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+            ExpressionAttributeValues: values,
+            ExclusiveStartKey: exclusiveStartKey,
+            Limit: Math.max(request.limit + 1, 100),
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      for (const item of result.Items ?? []) events.push(toEvent(item));
+      exclusiveStartKey = result.LastEvaluatedKey;
+    } while (events.length <= request.limit && exclusiveStartKey);
+    const page = events.slice(0, request.limit);
+    const last = page.at(-1);
+    return { items: page, ...(events.length > request.limit && last ? { cursor: encodeCursor(last.seq) } : {}) };
+  }
+
+  private async commit(items: readonly TransactItem[], draft: AuditDraft): Promise<AuditEvent> {
+    for (let attempt = 1; ; attempt++) {
+      const head = this.heads.get(draft.chain) ?? (await this.head(draft.chain));
+      const event = chainEvent(head, draft);
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: [...items, ...this.chainItems(head, event)] }));
+        this.heads.set(draft.chain, { seq: event.seq, hash: event.hash });
+        return event;
+      } catch (error) {
+        this.heads.delete(draft.chain);
+        if (!lostChainRace(error, items.length)) throw translateDynamoError(error);
+        if (attempt >= CHAIN_ATTEMPTS) throw new DependencyUnavailableError('audit', { cause: error });
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** Math.min(attempt, 6)));
+      }
+    }
+  }
+
+  private chainItems(head: ChainHead, event: AuditEvent): TransactItem[] {
+    const pk = keys.auditChain(event.chain);
+    const expiresAt = Math.floor(Date.parse(event.time) / 1000) + AUDIT_HOT_RETENTION_DAYS * 86_400;
+    const headCondition =
+      head.seq === 0
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : { ConditionExpression: 'seq = :seq', ExpressionAttributeValues: { ':seq': head.seq } };
+    return [
+      { Put: { TableName: this.table, Item: { ...event, pk, sk: keys.auditEventSk(event.seq), expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' } },
+      { Put: { TableName: this.table, Item: { pk, sk: keys.auditHeadSk, seq: event.seq, hash: event.hash }, ...headCondition } },
+    ];
+  }
+}
+
+/** True when only the chain items (after the first `changeItems`) failed their condition. */
+function lostChainRace(error: unknown, changeItems: number): boolean {
+  const e = error as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (e?.name !== 'TransactionCanceledException' || !e.CancellationReasons) return false;
+  const codes = e.CancellationReasons.map((r) => r.Code ?? 'None');
+  const changeFailed = codes.slice(0, changeItems).some((code) => code !== 'None');
+  const chainFailed = codes.slice(changeItems).some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict');
+  return !changeFailed && chainFailed;
+}
+
+function toEvent(item: Record<string, unknown>): AuditEvent {
+  return Object.fromEntries(Object.entries(item).filter(([name]) => !STORAGE_ATTRIBUTES.has(name))) as unknown as AuditEvent;
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import type { AuditEvent } from '../core/audit';
+import type { AuditTrail } from '../core/audit-trail';
+import { pageQuery, route } from '../http/api';
+
+/** Events per export response; a longer range continues with the `X-Next-Cursor` it returns. */
+export const EXPORT_PAGE_EVENTS = 5000;
+
+const isoTime = z.iso.datetime({ offset: true, message: 'an ISO 8601 time like 2026-11-24T00:00:00Z' }).transform((t) => new Date(t).toISOString());
+const filters = {
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+  principal: z.string().min(1).max(256).optional(),
+  path: z.string().min(1).max(2200).optional(),
+  action: z.string().regex(/^[a-z]+(\.[a-z]+)*$/, 'an action like secret.read').max(64).optional(),
+  outcome: z.enum(['success', 'denied', 'failure', 'error']).optional(),
+};
+const inRange = (q: { from?: string; to?: string }) => q.from === undefined || q.to === undefined || q.from < q.to;
+const rangeMessage = { message: '`from` must be before `to`', path: ['from'] };
+
+export function auditRoutes(trail: AuditTrail) {
+  return [
+    route({
+      method: 'GET',
+      resource: '/v1/audit',
+      authenticated: true,
+      audit: { action: 'audit.query' },
+      body: 'none',
+      input: z.object({ query: z.strictObject({ ...filters, ...pageQuery }).refine(inRange, rangeMessage) }),
+      handle: async ({ input, principal }) => {
+        const page = await trail.query(principal, input.query);
+        return { status: 200, body: { items: page.items, ...(page.cursor ? { nextCursor: page.cursor } : {}) } };
+      },
+    }),
+    route({
+      method: 'GET',
+      resource: '/v1/audit/export',
+      authenticated: true,
+      audit: { action: 'audit.export' },
+      body: 'none',
+      input: z.object({ query: z.strictObject({ ...filters, cursor: pageQuery.cursor }).refine(inRange, rangeMessage) }),
+      handle: async ({ input, principal }) => {
+        const page = await trail.query(principal, { ...input.query, limit: EXPORT_PAGE_EVENTS });
+        return {
+          status: 200,
+          body: toJsonLines(page.items),
+          headers: { 'Content-Type': 'application/x-ndjson', ...(page.cursor ? { 'X-Next-Cursor': page.cursor } : {}) },
+        };
+      },
+    }),
+  ];
+}
+
+/** One event per line, every chain field included, so an export can be verified offline. */
+export function toJsonLines(events: readonly AuditEvent[]): string {
+  return events.map((event) => `${JSON.stringify(event)}\n`).join('');
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { actorOf, chainOf, outcomeOf, type AuditActor, type AuditDraft, type AuditEvent } from '../core/audit';
+import type { Principal } from '../core/principal';
+import type { MutationAudit, PendingAudit } from '../ports/audit-log';
+
+export interface RequestFacts {
+  readonly action: string;
+  readonly correlationId: string;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+  readonly region: string;
+  readonly time: string;
+}
+
+type Details = Record<string, string | number | boolean>;
+
+const MAX_RESOURCE_LENGTH = 512;
+
+/**
+ * The audit event of one request, filled in as the request goes: who (once verified), on
+ * what, and how it ended. A mutation hands `pending()` to the store so its event commits
+ * with the change; every other request's event is appended by the HTTP layer before the
+ * response leaves.
+ */
+export class RequestAudit implements MutationAudit {
+  private actor: AuditActor;
+  private tenantId: string | null;
+  private resource: string | null = null;
+  private readonly details: Details = {};
+  private recordedEvent: AuditEvent | undefined;
+
+  constructor(private readonly facts: RequestFacts, principal?: Principal) {
+    this.actor = actorOf(principal);
+    this.tenantId = principal?.kind === 'tenant' ? principal.tenantId : null;
+  }
+
+  /** The caller proved who it is during this request (token issuance). */
+  identify(principal: Principal): void {
+    this.actor = actorOf(principal);
+    this.tenantId = principal.kind === 'tenant' ? principal.tenantId : null;
+  }
+
+  /** What the request acted on; control characters are dropped and the length capped. */
+  about(resource: string): void {
+    // biome-ignore lint: stripping control characters is the point
+    this.resource = resource.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, MAX_RESOURCE_LENGTH);
+  }
+
+  note(details: Details): void {
+    Object.assign(this.details, details);
+  }
+
+  pending(status: number, details: Details = {}): PendingAudit {
+    this.note(details);
+    return { draft: this.draft(status), recorded: (event) => (this.recordedEvent = event) };
+  }
+
+  /** The event committed with the change it describes. */
+  get recorded(): AuditEvent | undefined {
+    return this.recordedEvent;
+  }
+
+  draft(status: number, errorCode?: string): AuditDraft {
+    return {
+      id: randomUUID(),
+      chain: chainOf(this.tenantId),
+      time: this.facts.time,
+      tenantId: this.tenantId,
+      actor: this.actor,
+      action: this.facts.action,
+      resource: this.resource,
+      outcome: outcomeOf(status),
+      status,
+      sourceIp: this.facts.sourceIp,
+      userAgent: this.facts.userAgent.slice(0, MAX_RESOURCE_LENGTH),
+      correlationId: this.facts.correlationId,
+      region: this.facts.region,
+      details: errorCode === undefined ? { ...this.details } : { ...this.details, error: errorCode },
+    };
+  }
+}

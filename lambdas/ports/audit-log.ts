@@ -1,0 +1,41 @@
+import type { AuditDraft, AuditEvent, AuditOutcome } from '../core/audit';
+import type { Page } from './secret-repository';
+
+/**
+ * A mutation's audit event, handed to the store that commits the change so both land in
+ * one transaction; the store reports the event it recorded.
+ */
+export interface PendingAudit {
+  readonly draft: AuditDraft;
+  recorded(event: AuditEvent): void;
+}
+
+/** The primary, fail-closed record of every request. */
+export interface AuditLog {
+  /** Durably appends one event to its chain; throws DependencyUnavailableError('audit') if it cannot. */
+  append(draft: AuditDraft): Promise<AuditEvent>;
+}
+
+export interface AuditFilter {
+  readonly from?: string;
+  readonly to?: string;
+  readonly principal?: string;
+  readonly path?: string;
+  readonly action?: string;
+  readonly outcome?: AuditOutcome;
+}
+
+export interface AuditQueryRequest extends AuditFilter {
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** One chain's events, oldest first. */
+export interface AuditReader {
+  query(chain: string, request: AuditQueryRequest): Promise<Page<AuditEvent>>;
+}
+
+/** How a core operation asks for its event to be committed with its change. */
+export interface MutationAudit {
+  pending(status: number, details?: Record<string, string | number | boolean>): PendingAudit;
+}

@@ -1,0 +1,242 @@
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { verifyChain, type AuditEvent } from '../../lambdas/core/audit';
+import { startTestRuntime, type Client } from '../support/runtime';
+
+let runtime: Awaited<ReturnType<typeof startTestRuntime>>;
+let api: Client;
+let tenant: Awaited<ReturnType<Client['onboard']>>;
+let rawDynamo: DynamoDBClient;
+
+beforeAll(async () => {
+  runtime = await startTestRuntime();
+  api = runtime.client;
+  tenant = await api.onboard('audited');
+  rawDynamo = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+});
+afterAll(() => runtime?.stop());
+
+const correlation = () => `test-${randomUUID()}`;
+
+async function trail(token: string, query = ''): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  let cursor: string | undefined;
+  do {
+    const qs = new URLSearchParams(query);
+    qs.set('limit', '1000');
+    if (cursor) qs.set('cursor', cursor);
+    const page = await api.request('GET', `/v1/audit?${qs}`, { token });
+    expect(page.status, JSON.stringify(page.body)).toBe(200);
+    events.push(...page.body.items);
+    cursor = page.body.nextCursor;
+  } while (cursor);
+  return events;
+}
+
+describe('one audit event per request', () => {
+  it('records every secrets request, failures included, exactly once with its correlation id', async () => {
+    const { token } = tenant;
+    const calls: [string, string, Record<string, unknown>, number][] = [
+      ['PUT', '/v1/secrets/app/one', { body: { data: { v: 1 } } }, 201],
+      ['PUT', '/v1/secrets/app/one', { body: { data: { v: 2 } } }, 200],
+      ['PUT', '/v1/secrets/app/one', { body: { data: { v: 3 } }, headers: { 'if-match': '1' } }, 412],
+      ['POST', '/v1/secrets/app/one', { body: { data: { v: 9 } } }, 409],
+      ['GET', '/v1/secrets/app/one', {}, 200],
+      ['GET', '/v1/secrets/app/one?version=7', {}, 404],
+      ['GET', '/v1/secrets/missing', {}, 404],
+      ['GET', '/v1/secrets/a//b', {}, 400],
+      ['GET', '/v1/secrets?prefix=app/', {}, 200],
+      ['GET', '/v1/metadata/app/one', {}, 200],
+      ['DELETE', '/v1/secrets/app/one', {}, 204],
+      ['POST', '/v1/restore/app/one', {}, 200],
+      ['DELETE', '/v1/metadata/app/one', {}, 409],
+      ['PUT', '/v1/secrets/app/bad', { rawBody: '{"data":', headers: { 'content-type': 'application/json' } }, 400],
+    ];
+    const ids: string[] = [];
+    for (const [method, path, options, status] of calls) {
+      const id = correlation();
+      ids.push(id);
+      const headers = { ...(options.headers as Record<string, string> | undefined), 'x-correlation-id': id };
+      const response = await api.request(method, path, { token, ...options, headers });
+      expect(`${method} ${path} → ${response.status}`).toBe(`${method} ${path} → ${status}`);
+      expect(response.headers.get('x-correlation-id')).toBe(id);
+    }
+
+    const events = await trail(token);
+    for (const [i, id] of ids.entries()) {
+      const matching = events.filter((e) => e.correlationId === id);
+      expect(matching, `${calls[i]![0]} ${calls[i]![1]}`).toHaveLength(1);
+      expect(matching[0]!.status).toBe(calls[i]![3]);
+    }
+    const byId = (id: string) => events.find((e) => e.correlationId === id)!;
+    expect(byId(ids[0]!)).toMatchObject({
+      action: 'secret.write',
+      resource: 'app/one',
+      outcome: 'success',
+      status: 201,
+      tenantId: tenant.tenantId,
+      chain: tenant.tenantId,
+      actor: { type: 'client', id: tenant.clientId, authMethod: 'client_credentials' },
+      details: { version: 1 },
+      region: 'eu-west-1',
+    });
+    expect(byId(ids[2]!)).toMatchObject({ action: 'secret.write', outcome: 'failure', status: 412, details: { error: 'version-conflict' } });
+    expect(byId(ids[4]!)).toMatchObject({ action: 'secret.read', outcome: 'success', resource: 'app/one' });
+    expect(byId(ids[7]!)).toMatchObject({ action: 'secret.read', outcome: 'failure', status: 400, resource: 'a//b' });
+    for (const event of events) {
+      expect(event.sourceIp).toBe('127.0.0.1');
+      expect(event.userAgent).not.toBe('');
+    }
+  });
+
+  it('puts token issuance in the client tenant chain and failed attempts in the platform chain', async () => {
+    const ok = correlation();
+    const issued = await api.request('POST', '/v1/token', {
+      body: { grant_type: 'client_credentials', client_id: tenant.clientId, client_secret: tenant.clientSecret },
+      headers: { 'x-correlation-id': ok },
+    });
+    expect(issued.status).toBe(200);
+    const bad = correlation();
+    const refused = await api.request('POST', '/v1/token', {
+      body: { grant_type: 'client_credentials', client_id: tenant.clientId, client_secret: 'wrong-secret-PLANTED' },
+      headers: { 'x-correlation-id': bad },
+    });
+    expect(refused.status).toBe(401);
+
+    const tenantEvents = await trail(tenant.token);
+    expect(tenantEvents.find((e) => e.correlationId === ok)).toMatchObject({ action: 'token.issue', outcome: 'success', actor: { id: tenant.clientId } });
+    expect(tenantEvents.find((e) => e.correlationId === bad)).toBeUndefined();
+
+    const platformEvents = await trail(await api.adminToken());
+    expect(platformEvents.find((e) => e.correlationId === bad)).toMatchObject({
+      action: 'token.issue',
+      outcome: 'denied',
+      status: 401,
+      actor: { type: 'anonymous', id: null },
+      details: { clientId: tenant.clientId, error: 'unauthenticated' },
+    });
+    expect(platformEvents.some((e) => e.action === 'tenant.create' && e.details.tenantId === tenant.tenantId)).toBe(true);
+  });
+});
+
+describe('what events never hold', () => {
+  it('no secret value, client secret or token appears in any stored event', async () => {
+    const plantedValue = `PLANTED-VALUE-${randomUUID()}`;
+    const write = await api.request('PUT', '/v1/secrets/planted/one', { token: tenant.token, body: { data: { password: plantedValue } } });
+    expect(write.status).toBe(201);
+    await api.request('GET', '/v1/secrets/planted/one', { token: tenant.token });
+    const bodyLeak = await api.request('PUT', '/v1/secrets/planted/two', { token: tenant.token, body: { data: { password: plantedValue }, unknownField: plantedValue } });
+    expect(bodyLeak.status).toBe(400);
+
+    const scan = await rawDynamo.send(new ScanCommand({ TableName: runtime.resources.table }));
+    const auditItems = (scan.Items ?? []).filter((item) => item.pk?.S?.endsWith('#AUDIT'));
+    expect(auditItems.length).toBeGreaterThan(10);
+    const stored = JSON.stringify(auditItems);
+    for (const planted of [plantedValue, tenant.clientSecret, tenant.token, 'wrong-secret-PLANTED', runtime.admin.clientSecret]) {
+      expect(stored.includes(planted), `found ${planted.slice(0, 12)}… in the audit items`).toBe(false);
+    }
+  });
+});
+
+describe('hash chain', () => {
+  it('links every event of a tenant to its predecessor', async () => {
+    const events = await trail(tenant.token);
+    expect(events.length).toBeGreaterThan(10);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(verifyChain(tenant.tenantId, events).problems).toEqual([]);
+  });
+});
+
+describe('fail closed', () => {
+  const realSend = DynamoDBDocumentClient.prototype.send;
+  let mock: ReturnType<typeof mockClient> | undefined;
+  afterEach(() => {
+    mock?.restore();
+    mock = undefined;
+  });
+
+  /** DynamoDB works, except transactions touching an audit chain. */
+  function breakAuditWrites() {
+    mock = mockClient(DynamoDBDocumentClient);
+    const passThrough = (Command: new (input: any) => any) =>
+      mock!.on(Command).callsFake((input, getClient) => realSend.call(getClient(), new Command(input)));
+    for (const Command of [GetCommand, QueryCommand, UpdateCommand, PutCommand]) passThrough(Command);
+    mock.on(TransactWriteCommand).callsFake((input, getClient) => {
+      const touchesAudit = JSON.stringify(input.TransactItems).includes('#AUDIT');
+      if (touchesAudit) throw Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable', $fault: 'server' });
+      return realSend.call(getClient(), new TransactWriteCommand(input));
+    });
+  }
+
+  it('answers a read with 503 and without the value when its event cannot be recorded', async () => {
+    await api.request('PUT', '/v1/secrets/closed/read', { token: tenant.token, body: { data: { v: 'visible-only-when-audited' } } });
+    breakAuditWrites();
+    const response = await api.request('GET', '/v1/secrets/closed/read', { token: tenant.token });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(JSON.stringify(response.body)).not.toContain('visible-only-when-audited');
+    expect(response.body.detail).toMatch(/audit/);
+  });
+
+  it('refuses a write with 503 and changes nothing when its event cannot be recorded', async () => {
+    const first = await api.request('PUT', '/v1/secrets/closed/write', { token: tenant.token, body: { data: { v: 1 } } });
+    expect(first.status).toBe(201);
+    breakAuditWrites();
+    const refused = await api.request('PUT', '/v1/secrets/closed/write', { token: tenant.token, body: { data: { v: 2 } } });
+    expect(refused.status).toBe(503);
+    const deleteRefused = await api.request('DELETE', '/v1/secrets/closed/write', { token: tenant.token });
+    expect(deleteRefused.status).toBe(503);
+    mock!.restore();
+    mock = undefined;
+
+    const after = await api.request('GET', '/v1/secrets/closed/write', { token: tenant.token });
+    expect(after.status).toBe(200);
+    expect(after.body).toMatchObject({ version: 1, latestVersion: 1, data: { v: 1 } });
+    expect(verifyChain(tenant.tenantId, await trail(tenant.token)).problems).toEqual([]);
+  });
+
+  it('refuses onboarding with 503 and leaves no tenant when the platform event cannot be recorded', async () => {
+    const before = await api.request('GET', '/v1/admin/tenants?limit=1000', { token: await api.adminToken() });
+    breakAuditWrites();
+    const refused = await api.request('POST', '/v1/admin/tenants', { token: await api.adminToken(), body: { name: 'never' } });
+    expect(refused.status).toBe(503);
+    mock!.restore();
+    mock = undefined;
+    const after = await api.request('GET', '/v1/admin/tenants?limit=1000', { token: await api.adminToken() });
+    expect(after.body.items.map((t: { name: string }) => t.name)).toEqual(before.body.items.map((t: { name: string }) => t.name));
+  });
+});
+
+describe('who may read the trail', () => {
+  it('scopes each caller to its own chain and validates the filters', async () => {
+    const other = await api.onboard('other');
+    const events = await trail(other.token);
+    expect(events.every((e) => e.chain === other.tenantId)).toBe(true);
+    expect(events.some((e) => e.chain === tenant.tenantId)).toBe(false);
+
+    const bad = await api.request('GET', '/v1/audit?from=yesterday', { token: tenant.token });
+    expect(bad.status).toBe(400);
+    const inverted = await api.request('GET', '/v1/audit?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', { token: tenant.token });
+    expect(inverted.status).toBe(400);
+  });
+
+  it('filters by action, outcome, path and time, and exports JSON Lines', async () => {
+    const reads = await trail(tenant.token, 'action=secret.read&outcome=failure');
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((e) => e.action === 'secret.read' && e.outcome === 'failure')).toBe(true);
+    const onPath = await trail(tenant.token, 'path=app/');
+    expect(onPath.length).toBeGreaterThan(0);
+    expect(onPath.every((e) => e.resource?.startsWith('app/'))).toBe(true);
+    expect(await trail(tenant.token, 'to=2000-01-01T00:00:00Z')).toEqual([]);
+
+    const exported = await api.request('GET', '/v1/audit/export?action=secret.write', { token: tenant.token });
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-type')).toBe('application/x-ndjson');
+    const lines = (exported.body as string).trim().split('\n').map((line) => JSON.parse(line) as AuditEvent);
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines.every((e) => e.action === 'secret.write' && typeof e.hash === 'string')).toBe(true);
+  });
+});
