@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '../../lambdas/core/errors';
-import { MAX_SEGMENTS, parseSecretPath, parseSecretPrefix, whyInvalidPath } from '../../lambdas/core/secret-path';
+import { MAX_PATH_LENGTH, MAX_SEGMENTS, parseSecretPath, parseSecretPrefix, whyInvalidPath } from '../../lambdas/core/secret-path';
 
 // The contract (API.md): 1–16 segments of [A-Za-z0-9._-]{1,128} joined by '/'. An independent
 // oracle for it, written from the contract rather than from the code; '.' and '..' are refused.
@@ -40,10 +40,13 @@ describe('parseSecretPath accepts the contract', () => {
     expect(parseSecretPath(sixteen)).toBe(sixteen);
   });
 
-  it('accepts the longest possible path: 16 segments of 128 characters', () => {
-    const longest = Array.from({ length: 16 }, () => 'z'.repeat(128)).join('/');
-    expect(longest).toHaveLength(16 * 128 + 15);
+  it('accepts paths up to 1,024 characters (a DynamoDB sort key) and refuses one more', () => {
+    const longest = Array.from({ length: 8 }, () => 'z'.repeat(128)).join('/').slice(0, MAX_PATH_LENGTH);
+    expect(longest).toHaveLength(1024);
     expect(parseSecretPath(longest)).toBe(longest);
+    const sixteenFull = Array.from({ length: 16 }, () => 'z'.repeat(128)).join('/');
+    expect(whyInvalidPath(sixteenFull)).toBe('the path is longer than 1024 characters');
+    expect(whyInvalidPath(`${longest.slice(0, 1023)}/a`)).toBe('the path is longer than 1024 characters');
   });
 
   it('is case-sensitive: App/DB and app/db are two distinct paths, neither folded', () => {
@@ -133,7 +136,7 @@ describe('parseSecretPath refuses everything else with InvalidRequestError', () 
 });
 
 describe('parseSecretPrefix', () => {
-  it.each(['', 'app', 'app/', 'app/db-', 'a.b_c-d/e', 'x'.repeat(2200)])('accepts %j unchanged', (raw) => {
+  it.each(['', 'app', 'app/', 'app/db-', 'a.b_c-d/e', 'x'.repeat(1024)])('accepts %j unchanged', (raw) => {
     expect(parseSecretPrefix(raw)).toBe(raw);
   });
 

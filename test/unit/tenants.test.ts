@@ -71,6 +71,14 @@ describe('Tenants.onboard', () => {
     expect(kms.issuedPlaintexts[0]!.every((b) => b === 0)).toBe(true);
   });
 
+  it('discards the keys it created when onboarding fails after them, and records no tenant', async () => {
+    kms.failingGenerates = 1;
+    await expect(tenants.onboard(platformAdmin, { name: 'doomed' })).rejects.toMatchObject({ code: 'dependency-unavailable' });
+    expect(kms.calls.discardTenantKeys).toBe(1);
+    expect(kms.discarded).toHaveLength(2);
+    expect((await tenants.list(platformAdmin, { limit: 10 })).items).toEqual([]);
+  });
+
   it('keeps a chosen plan', async () => {
     expect((await tenants.onboard(platformAdmin, { name: 'big', plan: 'enterprise' })).tenant.plan).toBe('enterprise');
   });

@@ -271,7 +271,11 @@ function deferred(): Deferred {
  */
 export class FakeKeyService implements TenantKeyService {
   private readonly masterKeys = new Map<string, Buffer>();
-  readonly calls = { createTenantKeys: 0, generateDataKey: 0, unwrapDataKey: 0 };
+  readonly calls = { createTenantKeys: 0, generateDataKey: 0, unwrapDataKey: 0, discardTenantKeys: 0 };
+  /** Key ARNs discarded (alias removed, deletion scheduled). */
+  readonly discarded: string[] = [];
+  /** The next N generateDataKey calls fail with DependencyUnavailableError('kms'). */
+  failingGenerates = 0;
   /** Every plaintext data key handed out by generateDataKey, as the caller received it. */
   readonly issuedPlaintexts: Uint8Array[] = [];
   /** The next N unwrapDataKey calls fail with DependencyUnavailableError('kms'). */
@@ -290,8 +294,20 @@ export class FakeKeyService implements TenantKeyService {
     return out;
   }
 
+  async discardTenantKeys(_tenantId: string, keys: Readonly<Record<string, string>>): Promise<void> {
+    this.calls.discardTenantKeys++;
+    for (const keyArn of Object.values(keys)) {
+      this.masterKeys.delete(keyArn);
+      this.discarded.push(keyArn);
+    }
+  }
+
   async generateDataKey(tenantId: string, keys: Readonly<Record<string, string>>) {
     this.calls.generateDataKey++;
+    if (this.failingGenerates > 0) {
+      this.failingGenerates--;
+      throw new DependencyUnavailableError('kms');
+    }
     const plaintext = randomBytes(32);
     const wrapped: Record<string, RegionalWrap> = {};
     for (const [region, keyArn] of Object.entries(keys)) wrapped[region] = { keyArn, ciphertext: this.wrap(keyArn, tenantId, plaintext) };
