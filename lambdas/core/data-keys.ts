@@ -45,23 +45,28 @@ export class DataKeyRing {
     return tenant.currentKeyVersion;
   }
 
+  /**
+   * Every caller gets its own copy (and zeroes it when done): the cache zeroes its buffer on
+   * eviction, which may happen while another request is still sealing with the key.
+   */
   private async get(tenantId: string, keyVersion: number): Promise<Uint8Array> {
     const hit = this.cache.get(tenantId, keyVersion);
-    if (hit) return hit;
+    if (hit) return Uint8Array.from(hit);
     const id = `${tenantId}#${keyVersion}`;
     let pending = this.inflight.get(id);
     if (!pending) {
       pending = this.unwrap(tenantId, keyVersion).finally(() => this.inflight.delete(id));
       this.inflight.set(id, pending);
     }
-    return pending;
+    return Uint8Array.from(await pending);
   }
 
   private async unwrap(tenantId: string, keyVersion: number): Promise<Uint8Array> {
     const record = await this.tenants.getDataKey(tenantId, keyVersion);
     if (!record) throw new InternalError(`data key ${keyVersion} of tenant is missing`);
     const plaintext = await this.keys.unwrapDataKey(tenantId, record.wrapped);
-    this.cache.put(tenantId, keyVersion, plaintext);
-    return this.cache.get(tenantId, keyVersion) ?? plaintext;
+    // The cache owns its copy; the in-flight callers copy from this one, which it never zeroes.
+    this.cache.put(tenantId, keyVersion, Uint8Array.from(plaintext));
+    return plaintext;
   }
 }

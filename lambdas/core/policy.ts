@@ -16,7 +16,8 @@ export function authorizeSecretOperation(principal: Principal, operation: Secret
   if (principal.kind !== 'tenant') {
     throw new ForbiddenError('Platform principals manage tenants; they cannot access tenant secrets.');
   }
-  const allowed = principal.roles.some((role) => ROLE_OPERATIONS[role].has(operation));
+  // Own properties only: a role outside the table ('__proto__', 'Owner') is denied, not a TypeError.
+  const allowed = principal.roles.some((role) => Object.hasOwn(ROLE_OPERATIONS, role) && ROLE_OPERATIONS[role].has(operation));
   if (!allowed) throw new ForbiddenError(`Your roles do not allow '${operation}' on secrets.`);
   return principal;
 }

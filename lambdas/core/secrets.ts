@@ -85,7 +85,12 @@ export class Secrets {
       version === undefined || version === head.version ? head.latest : await this.deps.repository.version(path, version);
     if (!record) throw new NotFoundError(`Secret '${path}' has no version ${version}.`);
     const key = await this.deps.dataKeys.get(record.keyVersion);
-    const plaintext = open(key, this.sealContext(path, record.version, record.keyVersion), record.ciphertext);
+    let plaintext: Buffer;
+    try {
+      plaintext = open(key, this.sealContext(path, record.version, record.keyVersion), record.ciphertext);
+    } finally {
+      key.fill(0);
+    }
     return {
       path,
       version: record.version,
@@ -150,6 +155,7 @@ export class Secrets {
     const by = describePrincipal(principal);
     const ciphertext = seal(key, this.sealContext(path, version, keyVersion), plaintext);
     plaintext.fill(0);
+    key.fill(0);
     const description = input.description ?? head?.description;
     const next: SecretHead = {
       path,

@@ -33,33 +33,40 @@ export class Tenants {
     const at = new Date(this.deps.clock.now()).toISOString();
     const by = describePrincipal(principal);
     const keys = await this.deps.keys.createTenantKeys(tenantId);
-    const dataKey = await this.deps.keys.generateDataKey(tenantId, keys);
-    Buffer.from(dataKey.plaintext.buffer, dataKey.plaintext.byteOffset, dataKey.plaintext.byteLength).fill(0);
-    const clientSecret = newClientSecret();
-    const owner: ClientRecord = {
-      scope: tenantId,
-      clientId: newClientId(tenantId),
-      name: 'owner',
-      secretHash: await hashSecret(clientSecret),
-      roles: ['owner'],
-      status: 'active',
-      createdAt: at,
-      createdBy: by,
-    };
-    const tenant: TenantRecord = {
-      tenantId,
-      name: input.name,
-      plan: input.plan ?? 'free',
-      status: 'active',
-      createdAt: at,
-      createdBy: by,
-      keys,
-      currentKeyVersion: 1,
-    };
-    // The platform's event names the new tenant and its Owner client, never the secret.
-    const pending = audit?.pending(201, { tenantId, ownerClientId: owner.clientId });
-    await this.deps.tenants.createTenant(tenant, { tenantId, keyVersion: 1, createdAt: at, wrapped: dataKey.wrapped }, owner, pending);
-    return { tenant, owner: { clientId: owner.clientId, clientSecret } };
+    try {
+      const dataKey = await this.deps.keys.generateDataKey(tenantId, keys);
+      Buffer.from(dataKey.plaintext.buffer, dataKey.plaintext.byteOffset, dataKey.plaintext.byteLength).fill(0);
+      const clientSecret = newClientSecret();
+      const owner: ClientRecord = {
+        scope: tenantId,
+        clientId: newClientId(tenantId),
+        name: 'owner',
+        secretHash: await hashSecret(clientSecret),
+        roles: ['owner'],
+        status: 'active',
+        createdAt: at,
+        createdBy: by,
+      };
+      const tenant: TenantRecord = {
+        tenantId,
+        name: input.name,
+        plan: input.plan ?? 'free',
+        status: 'active',
+        createdAt: at,
+        createdBy: by,
+        keys,
+        currentKeyVersion: 1,
+      };
+      // The platform's event names the new tenant and its Owner client, never the secret.
+      const pending = audit?.pending(201, { tenantId, ownerClientId: owner.clientId });
+      await this.deps.tenants.createTenant(tenant, { tenantId, keyVersion: 1, createdAt: at, wrapped: dataKey.wrapped }, owner, pending);
+      return { tenant, owner: { clientId: owner.clientId, clientSecret } };
+    } catch (error) {
+      // The tenant was never created: its keys must not outlive the attempt. If even this
+      // fails, the keys stay tagged coffer:tenant with an id no tenant record has.
+      await this.deps.keys.discardTenantKeys(tenantId, keys).catch(() => undefined);
+      throw error;
+    }
   }
 
   async get(principal: Principal, tenantId: string): Promise<TenantRecord> {

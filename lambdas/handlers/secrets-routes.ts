@@ -88,7 +88,7 @@ export function secretsRoutes(secretsFor: SecretsFor) {
       body: 'none',
       input: z.object({
         query: z.strictObject({
-          prefix: z.string().max(2200).transform((p) => parseSecretPrefix(p)).default(''),
+          prefix: z.string().max(1024).transform((p) => parseSecretPrefix(p)).default(''),
           deleted: booleanFlag.default(false),
           ...pageQuery,
         }),

@@ -195,6 +195,12 @@ function decodeParams(params: APIGatewayProxyEvent['pathParameters']): Record<st
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(params ?? {})) {
     if (value === undefined) continue;
+    // An encoded slash is not a separator (RFC 3986): decoding it would give one secret two URLs.
+    if (/%2f/i.test(value)) {
+      throw new InvalidRequestError(`Invalid ${name}: an encoded '/' (%2F) is not allowed; separate segments with '/'.`, [
+        { field: `params.${name}`, message: 'encoded slash' },
+      ]);
+    }
     try {
       out[name] = decodeURIComponent(value);
     } catch {

@@ -12,9 +12,18 @@ export const secretPath = z.string().transform((raw, ctx) => {
 
 const TAG_KEY = /^[A-Za-z0-9._:\/=+@-]{1,128}$/;
 
-/** `data` must be a JSON object (not an array, not null); its size is checked by the core. */
+/**
+ * `data` must be a JSON object (not an array, not null); its size is checked by the core.
+ * Kept as parsed, not copied key by key: a copy would turn a `"__proto__"` key into the
+ * object's prototype and silently drop it.
+ */
+const jsonObject = z.custom<Record<string, unknown>>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  'must be a JSON object',
+);
+
 export const secretBody = z.strictObject({
-  data: z.record(z.string(), z.unknown()),
+  data: jsonObject,
   description: z.string().max(1024).optional(),
   tags: z
     .record(z.string().regex(TAG_KEY, 'tag keys use A-Z a-z 0-9 and . _ : / = + @ -, up to 128'), z.string().max(256))

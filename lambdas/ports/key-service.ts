@@ -4,6 +4,8 @@ import type { RegionalWrap } from './tenant-repository';
 export interface TenantKeyService {
   /** Creates the tenant's key (alias coffer/<tenantId>) in every region; region → key ARN. */
   createTenantKeys(tenantId: string): Promise<Record<string, string>>;
+  /** Undoes createTenantKeys (alias removed, key scheduled for deletion) for a tenant never created. */
+  discardTenantKeys(tenantId: string, keys: Readonly<Record<string, string>>): Promise<void>;
   /** A fresh AES-256 data key and its wrap under each region's tenant key. */
   generateDataKey(tenantId: string, keys: Readonly<Record<string, string>>): Promise<{ plaintext: Uint8Array; wrapped: Record<string, RegionalWrap> }>;
   /** Unwraps this region's copy. */

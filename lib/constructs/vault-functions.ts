@@ -13,8 +13,8 @@ export const MANAGED_KEY_TAG = 'coffer:managed';
 export const TENANT_KEY_TAG = 'coffer:tenant';
 /** Encryption-context key every KMS data-key call carries. */
 export const TENANT_CONTEXT_KEY = 'coffer:tenant';
-/** Prefix of tenant key aliases (`alias/coffer/<tenantId>`). */
-export const TENANT_ALIAS_PREFIX = 'alias/coffer/';
+/** Prefix of tenant key aliases (`alias/coffer/<tenantId>`, tenant ids start `ten_`). */
+export const TENANT_ALIAS_PREFIX = 'alias/coffer/ten_';
 
 /** Environment variables every Coffer function reads at cold start. */
 export const ENV = {
@@ -120,8 +120,15 @@ export class VaultFunctions extends Construct {
         }),
         new PolicyStatement({
           sid: 'CreateTenantAliases',
-          actions: ['kms:CreateAlias'],
+          actions: ['kms:CreateAlias', 'kms:DeleteAlias'],
           resources: config.regions.map((region) => kmsArn(region, `${TENANT_ALIAS_PREFIX}*`)),
+        }),
+        new PolicyStatement({
+          // A failed onboarding undoes its keys; only keys Coffer tagged as its own.
+          sid: 'DiscardUnusedTenantKeys',
+          actions: ['kms:DeleteAlias', 'kms:ScheduleKeyDeletion'],
+          resources: keyArns,
+          conditions: { StringEquals: { [`aws:ResourceTag/${MANAGED_KEY_TAG}`]: 'true' } },
         }),
         new PolicyStatement({
           sid: 'WrapFirstTenantDataKey',
@@ -145,7 +152,7 @@ export class VaultFunctions extends Construct {
       ]),
       ...config.regions.map((region): [string, string] => [
         `Resource::${renderedKmsArn(region, `${TENANT_ALIAS_PREFIX}*`)}`,
-        'Tenant aliases are alias/coffer/<tenantId>, named at onboarding; the grant is CreateAlias only (no UpdateAlias), so an existing alias cannot be repointed.',
+        'Tenant aliases are alias/coffer/ten_<id>, named at onboarding; CreateAlias, and DeleteAlias to undo a failed onboarding, but no UpdateAlias, so an existing alias cannot be repointed; the token-signing alias is outside the pattern.',
       ]),
     ]);
   }

@@ -221,6 +221,15 @@ describe('least privilege', () => {
     expect(actionsOf('Coffer tenant administration')).not.toContain('kms:Decrypt');
   });
 
+  it('lets the tenants function discard only Coffer-managed keys and tenant aliases', () => {
+    const statements = statementsOf('Coffer tenant administration');
+    const discard = statements.find((s) => Array.isArray(s.Action) && s.Action.includes('kms:ScheduleKeyDeletion'));
+    expect(discard.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/coffer:managed': 'true' } });
+    const aliases = statements.find((s) => s.Sid === 'CreateTenantAliases');
+    expect(JSON.stringify(aliases.Resource)).toContain(':alias/coffer/ten_*');
+    expect(JSON.stringify(aliases.Resource)).not.toContain('token-signing');
+  });
+
   it('lets the secrets function use only coffer-managed keys, with the tenant encryption context', () => {
     const keyUse = statementsOf('Coffer secrets API').find((s) => Array.isArray(s.Action) && s.Action.includes('kms:Decrypt'));
     expect(keyUse.Action).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);

@@ -1,4 +1,13 @@
-import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DeleteAliasCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  ScheduleKeyDeletionCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
 import { DependencyUnavailableError, InternalError } from '../../core/errors';
 import type { TenantKeyService } from '../../ports/key-service';
 import type { RegionalWrap } from '../../ports/tenant-repository';
@@ -24,6 +33,33 @@ export class KmsTenantKeyService implements TenantKeyService {
 
   async createTenantKeys(tenantId: string): Promise<Record<string, string>> {
     const keys: Record<string, string> = {};
+    try {
+      await this.createEach(tenantId, keys);
+    } catch (error) {
+      // A key made in one region before another failed would be billed forever for nobody.
+      await this.discardTenantKeys(tenantId, keys).catch(() => undefined);
+      throw error;
+    }
+    return keys;
+  }
+
+  /** Removes the alias and schedules the key's deletion (7 days, the shortest KMS allows). */
+  async discardTenantKeys(tenantId: string, keys: Readonly<Record<string, string>>): Promise<void> {
+    const failures: unknown[] = [];
+    for (const [region, keyArn] of Object.entries(keys)) {
+      const client = this.clients.get(region);
+      if (!client) continue;
+      await client.send(new DeleteAliasCommand({ AliasName: tenantKeyAlias(tenantId) })).catch((error: unknown) => {
+        if ((error as { name?: string }).name !== 'NotFoundException') failures.push(error);
+      });
+      // The bare key id (same account and region): moto 5.2.1 answers 500 to an ARN here.
+      const keyId = keyArn.split('/').pop()!;
+      await client.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 })).catch((error: unknown) => failures.push(error));
+    }
+    if (failures.length > 0) throw new DependencyUnavailableError('kms', { cause: failures[0] });
+  }
+
+  private async createEach(tenantId: string, keys: Record<string, string>): Promise<void> {
     for (const [region, client] of this.clients) {
       const created = await kms(() =>
         client.send(
@@ -40,10 +76,9 @@ export class KmsTenantKeyService implements TenantKeyService {
       );
       const keyArn = created.KeyMetadata?.Arn;
       if (!keyArn) throw new DependencyUnavailableError('kms');
-      await kms(() => client.send(new CreateAliasCommand({ AliasName: tenantKeyAlias(tenantId), TargetKeyId: keyArn })));
       keys[region] = keyArn;
+      await kms(() => client.send(new CreateAliasCommand({ AliasName: tenantKeyAlias(tenantId), TargetKeyId: keyArn })));
     }
-    return keys;
   }
 
   async generateDataKey(tenantId: string, keys: Readonly<Record<string, string>>) {

@@ -1,0 +1,123 @@
+import { verify as verifySignature } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { AccessTokenVerifier } from '../../lambdas/adapters/jwt/access-token-verifier';
+import { ACCESS_TOKEN_TTL_SECONDS, TokenIssuer } from '../../lambdas/core/tokens';
+import { FakeTokenSigner, ManualClock, platformAdmin, TENANT_A, tenantPrincipal } from './support/fakes';
+
+const settings = { issuer: 'https://auth.coffer.test', audience: 'coffer-api' };
+const NOW_MS = Date.parse('2025-01-01T00:00:00.750Z');
+const NOW_S = Math.floor(NOW_MS / 1000);
+
+function decode(token: string) {
+  const [h, p, s] = token.split('.');
+  return {
+    header: JSON.parse(Buffer.from(h!, 'base64url').toString('utf8')) as Record<string, unknown>,
+    payload: JSON.parse(Buffer.from(p!, 'base64url').toString('utf8')) as Record<string, unknown>,
+    signingInput: `${h}.${p}`,
+    signature: Buffer.from(s!, 'base64url'),
+  };
+}
+
+function issuer(clock = new ManualClock(NOW_MS)) {
+  const signer = new FakeTokenSigner('kid-42');
+  return { signer, tokens: new TokenIssuer(signer, clock, settings) };
+}
+
+describe('TokenIssuer', () => {
+  it('answers an OAuth token response with a 1 h Bearer token and no refresh token', async () => {
+    const { tokens } = issuer();
+    const response = await tokens.issue(tenantPrincipal(TENANT_A, ['viewer']));
+    expect(ACCESS_TOKEN_TTL_SECONDS).toBe(3600);
+    expect(Object.keys(response).sort()).toEqual(['access_token', 'expires_in', 'token_type']);
+    expect(response.token_type).toBe('Bearer');
+    expect(response.expires_in).toBe(3600);
+    expect(response.access_token).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+  });
+
+  it('puts ES256, JWT and the signer’s kid in the header', async () => {
+    const { tokens } = issuer();
+    const { header } = decode((await tokens.issue(tenantPrincipal(TENANT_A))).access_token);
+    expect(header).toEqual({ alg: 'ES256', typ: 'JWT', kid: 'kid-42' });
+  });
+
+  it('issues exactly the tenant claims: iss, aud, sub, iat, nbf, exp = iat + 3600, jti, tid, ptype, roles', async () => {
+    const { tokens } = issuer();
+    const principal = tenantPrincipal(TENANT_A, ['contributor', 'viewer'], `${TENANT_A}.cli_abcdefghijklmnopqrst`);
+    const { payload } = decode((await tokens.issue(principal)).access_token);
+    expect(payload).toEqual({
+      iss: 'https://auth.coffer.test',
+      aud: 'coffer-api',
+      sub: `${TENANT_A}.cli_abcdefghijklmnopqrst`,
+      iat: NOW_S,
+      nbf: NOW_S,
+      exp: NOW_S + 3600,
+      jti: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      tid: TENANT_A,
+      ptype: 'client',
+      roles: ['contributor', 'viewer'],
+    });
+  });
+
+  it('gives a user principal ptype user', async () => {
+    const { tokens } = issuer();
+    const { payload } = decode((await tokens.issue({ ...tenantPrincipal(TENANT_A), type: 'user' })).access_token);
+    expect(payload.ptype).toBe('user');
+  });
+
+  it('gives the platform principal no tenant and no roles', async () => {
+    const { tokens } = issuer();
+    const { payload } = decode((await tokens.issue(platformAdmin)).access_token);
+    expect(payload).toEqual({
+      iss: 'https://auth.coffer.test',
+      aud: 'coffer-api',
+      sub: platformAdmin.id,
+      iat: NOW_S,
+      nbf: NOW_S,
+      exp: NOW_S + 3600,
+      jti: expect.any(String),
+      ptype: 'platform',
+      roles: [],
+    });
+    expect(Object.keys(payload)).not.toContain('tid');
+  });
+
+  it('takes the time from the clock, in whole seconds', async () => {
+    const clock = new ManualClock(NOW_MS);
+    const { tokens } = issuer(clock);
+    clock.advance(10_500);
+    const { payload } = decode((await tokens.issue(tenantPrincipal(TENANT_A))).access_token);
+    expect(payload.iat).toBe(NOW_S + 11);
+    expect(payload.exp).toBe(NOW_S + 11 + 3600);
+  });
+
+  it('gives every token a unique jti', async () => {
+    const { tokens } = issuer();
+    const jtis = new Set<unknown>();
+    for (let i = 0; i < 200; i++) jtis.add(decode((await tokens.issue(tenantPrincipal(TENANT_A))).access_token).payload.jti);
+    expect(jtis.size).toBe(200);
+  });
+
+  it('signs exactly header.payload once, with a 64-byte r‖s signature that verifies', async () => {
+    const { tokens, signer } = issuer();
+    const token = (await tokens.issue(tenantPrincipal(TENANT_A))).access_token;
+    const { signingInput, signature } = decode(token);
+    expect(signer.signed).toHaveLength(1);
+    expect(Buffer.from(signer.signed[0]!).toString('ascii')).toBe(signingInput);
+    expect(signature).toHaveLength(64);
+    expect(verifySignature('sha256', Buffer.from(signingInput), { key: signer.publicKey, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
+  });
+
+  it('issues tokens that Coffer’s own verifier accepts, and that fail once tampered with', async () => {
+    const { tokens, signer } = issuer(new ManualClock(Date.now()));
+    const verifier = new AccessTokenVerifier(() => signer.publicJwks(), settings);
+    const principal = tenantPrincipal(TENANT_A, ['admin'], `${TENANT_A}.cli_abcdefghijklmnopqrst`);
+    const token = (await tokens.issue(principal)).access_token;
+    expect(await verifier.verify(token)).toEqual(principal);
+    expect(await verifier.verify((await tokens.issue(platformAdmin)).access_token)).toEqual(platformAdmin);
+
+    const [h, p, s] = token.split('.');
+    const forged = Buffer.from(JSON.stringify({ ...decode(token).payload, roles: ['owner'] })).toString('base64url');
+    await expect(verifier.verify(`${h}.${forged}.${s}`)).rejects.toThrow('The credentials are missing, invalid or expired.');
+    expect(p).not.toBe(forged);
+  });
+});
