@@ -15,6 +15,7 @@ const ConfigSchema = z.object({
   COFFER_ISSUER: z.string().url(),
   COFFER_AUDIENCE: z.string().min(1).default('coffer'),
   COFFER_AUDIT_BUCKET: z.string().optional(),
+  COFFER_AUDIT_SIGNING_KEY_ID: z.string().optional(),
   COFFER_DATA_KEY_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   /** Only when running locally against moto. */
   AWS_ENDPOINT_URL: z.string().url().optional(),
@@ -30,6 +31,8 @@ export interface CofferConfig {
   readonly issuer: string;
   readonly audience: string;
   readonly auditBucket?: string;
+  /** The ECC key that signs archived audit batches (shipper only). */
+  readonly auditSigningKeyId?: string;
   readonly dataKeyTtlMs: number;
   readonly endpoint?: string;
 }
@@ -53,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CofferConfig {
     issuer: c.COFFER_ISSUER,
     audience: c.COFFER_AUDIENCE,
     ...(c.COFFER_AUDIT_BUCKET ? { auditBucket: c.COFFER_AUDIT_BUCKET } : {}),
+    ...(c.COFFER_AUDIT_SIGNING_KEY_ID ? { auditSigningKeyId: c.COFFER_AUDIT_SIGNING_KEY_ID } : {}),
     dataKeyTtlMs: c.COFFER_DATA_KEY_TTL_SECONDS * 1000,
     ...(c.AWS_ENDPOINT_URL ? { endpoint: c.AWS_ENDPOINT_URL } : {}),
   };

@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +10,8 @@ export interface LocalAwsResources {
   readonly auditBucket: string;
   readonly signingKeyArn: string;
   readonly signingKeyAlias: string;
+  /** Signs archived audit batches; a separate key, so the shipper can never mint tokens. */
+  readonly auditSigningKeyAlias: string;
 }
 
 export const LOCAL_REGIONS = ['eu-west-1', 'eu-central-1'] as const;
@@ -65,8 +67,23 @@ export async function provisionLocalAws(endpoint: string, options: { name?: stri
   const signingKeyAlias = `alias/coffer/token-signing-${suffix}`;
   await kms.send(new CreateAliasCommand({ AliasName: signingKeyAlias, TargetKeyId: signingKeyArn }));
 
+  const auditKey = await kms.send(
+    new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'Coffer audit batch signing key (local)' }),
+  );
+  const auditSigningKeyAlias = `alias/coffer/audit-signing-${suffix}`;
+  await kms.send(new CreateAliasCommand({ AliasName: auditSigningKeyAlias, TargetKeyId: auditKey.KeyMetadata!.Arn! }));
+
   dynamo.destroy();
   kms.destroy();
   s3.destroy();
-  return { table, auditBucket, signingKeyArn, signingKeyAlias };
+  return { table, auditBucket, signingKeyArn, signingKeyAlias, auditSigningKeyAlias };
+}
+
+export async function dropTable(endpoint: string, table: string): Promise<void> {
+  const dynamo = new DynamoDBClient({ region: LOCAL_REGIONS[0], endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  try {
+    await dynamo.send(new DeleteTableCommand({ TableName: table }));
+  } finally {
+    dynamo.destroy();
+  }
 }

@@ -2,7 +2,7 @@ import type {
   APIGatewayAuthorizerResult,
   APIGatewayProxyEvent,
   APIGatewayProxyResult,
-  APIGatewayTokenAuthorizerEvent,
+  APIGatewayRequestAuthorizerEvent,
   Context,
 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
@@ -11,15 +11,15 @@ import type { AddressInfo } from 'node:net';
 import { ROUTES, type FunctionName, type RouteSpec } from '../../lambdas/route-manifest';
 
 // A small API Gateway (REST, proxy integration) in front of the real handler modules:
-// HTTP request → proxy event → TOKEN authorizer (cached per token, as API Gateway does)
+// HTTP request → proxy event → REQUEST authorizer (cached per token, as API Gateway does)
 // → handler → HTTP response. Gateway-made errors are problem+json, as the stack's
 // GatewayResponses make them in AWS.
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
-export type TokenAuthorizer = (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+export type RequestAuthorizer = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
 
 export interface GatewayOptions {
   readonly functions: Record<FunctionName, ProxyHandler>;
-  readonly authorizer: TokenAuthorizer;
+  readonly authorizer: RequestAuthorizer;
   readonly region: string;
   readonly port: number;
   readonly host?: string;
@@ -90,7 +90,8 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
     if (!matched) return send(res, gatewayProblem(404, 'Not found', `No route for ${url.pathname}.`, requestId));
     const method = (req.method ?? 'GET').toUpperCase();
     if (!(matched.route.methods as readonly string[]).includes(method)) {
-      return send(res, gatewayProblem(405, 'Method not allowed', `${method} is not allowed on ${matched.route.resource}.`, requestId));
+      const refused = gatewayProblem(405, 'Method not allowed', `${method} is not allowed on ${matched.route.resource}.`, requestId);
+      return send(res, { ...refused, headers: { ...refused.headers, Allow: matched.route.methods.join(', ') } });
     }
 
     const headers: Record<string, string> = {};
@@ -104,15 +105,43 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
     const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
     const userAgent = req.headers['user-agent'] ?? '';
 
+    const query = [...url.searchParams.keys()];
+    const requestContext: APIGatewayProxyEvent['requestContext'] = {
+      accountId: ACCOUNT,
+      apiId: API_ID,
+      authorizer: undefined,
+      httpMethod: method,
+      path: `/${STAGE}${url.pathname}`,
+      protocol: 'HTTP/1.1',
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: matched.route.resource,
+      resourcePath: matched.route.resource,
+      stage: STAGE,
+      identity: { sourceIp, userAgent } as APIGatewayProxyEvent['requestContext']['identity'],
+    };
+    const request = {
+      resource: matched.route.resource,
+      path: url.pathname,
+      httpMethod: method,
+      headers,
+      multiValueHeaders,
+      queryStringParameters: query.length ? Object.fromEntries(url.searchParams) : null,
+      multiValueQueryStringParameters: query.length ? Object.fromEntries(query.map((k) => [k, url.searchParams.getAll(k)])) : null,
+      pathParameters: Object.keys(matched.params).length ? matched.params : null,
+      stageVariables: null,
+    };
+
     let authorizer: Record<string, unknown> | undefined;
     if (matched.route.authorized) {
+      // The identity source: without it API Gateway answers 401 and never calls the authorizer.
       const token = req.headers.authorization;
       if (!token) return send(res, gatewayProblem(401, 'Unauthorized', 'Send a bearer token in the Authorization header.', requestId));
       const methodArn = `arn:aws:execute-api:${options.region}:${ACCOUNT}:${API_ID}/${STAGE}/${method}${url.pathname}`;
       let result = cache.get(token);
       if (!result || result.expiresAt <= Date.now()) {
         try {
-          const fresh = await options.authorizer({ type: 'TOKEN', authorizationToken: token, methodArn });
+          const fresh = await options.authorizer({ type: 'REQUEST', methodArn, ...request, requestContext } as APIGatewayRequestAuthorizerEvent);
           result = { result: fresh, expiresAt: Date.now() + ttl };
           if (ttl > 0) cache.set(token, result);
         } catch (error) {
@@ -126,33 +155,11 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
       authorizer = { ...result.result.context, principalId: result.result.principalId };
     }
 
-    const query = [...url.searchParams.keys()];
     const event: APIGatewayProxyEvent = {
-      resource: matched.route.resource,
-      path: url.pathname,
-      httpMethod: method,
-      headers,
-      multiValueHeaders,
-      queryStringParameters: query.length ? Object.fromEntries(url.searchParams) : null,
-      multiValueQueryStringParameters: query.length ? Object.fromEntries(query.map((k) => [k, url.searchParams.getAll(k)])) : null,
-      pathParameters: Object.keys(matched.params).length ? matched.params : null,
-      stageVariables: null,
+      ...request,
       body: body.length ? body.toString('utf8') : null,
       isBase64Encoded: false,
-      requestContext: {
-        accountId: ACCOUNT,
-        apiId: API_ID,
-        authorizer,
-        httpMethod: method,
-        path: `/${STAGE}${url.pathname}`,
-        protocol: 'HTTP/1.1',
-        requestId,
-        requestTimeEpoch: Date.now(),
-        resourceId: matched.route.resource,
-        resourcePath: matched.route.resource,
-        stage: STAGE,
-        identity: { sourceIp, userAgent } as APIGatewayProxyEvent['requestContext']['identity'],
-      },
+      requestContext: { ...requestContext, authorizer },
     };
     const result = await options.functions[matched.route.fn](event, lambdaContext(matched.route.fn, requestId));
     res.writeHead(result.statusCode, { ...(result.headers as Record<string, string>) });

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { newClientId } from '../../lambdas/core/ids';
 import type { FunctionName } from '../../lambdas/route-manifest';
-import { LOCAL_REGIONS, localAwsEnv, provisionLocalAws, type LocalAwsResources } from './bootstrap';
-import { startGateway, type ProxyHandler, type RunningGateway, type TokenAuthorizer } from './gateway';
+import { LOCAL_REGIONS, dropTable, localAwsEnv, provisionLocalAws, type LocalAwsResources } from './bootstrap';
+import { startGateway, type ProxyHandler, type RunningGateway, type RequestAuthorizer } from './gateway';
 import { startMoto, type MotoServer } from './moto';
+import { startStreamPoller, type StreamPoller } from './stream-poller';
 
 export interface LocalRuntimeOptions {
   /** API port; 0 picks a free one. */
@@ -12,6 +13,8 @@ export interface LocalRuntimeOptions {
   readonly awsEndpoint?: string;
   readonly authorizerCacheTtlMs?: number;
   readonly logLevel?: string;
+  /** How often the local audit shipper polls the table stream (default 500 ms). */
+  readonly shipIntervalMs?: number;
 }
 
 export interface LocalRuntime {
@@ -20,6 +23,8 @@ export interface LocalRuntime {
   readonly resources: LocalAwsResources;
   readonly admin: { readonly clientId: string; readonly clientSecret: string };
   readonly motoPid?: number;
+  /** The local audit shipper; `drain()` waits until every event so far is archived. */
+  readonly auditShipping: StreamPoller;
   stop(): Promise<void>;
 }
 
@@ -32,6 +37,7 @@ export interface LocalRuntime {
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   let moto: MotoServer | undefined;
   let gateway: RunningGateway | undefined;
+  let shipping: StreamPoller | undefined;
   try {
     if (!options.awsEndpoint) moto = await startMoto();
     const awsEndpoint = options.awsEndpoint ?? moto!.endpoint;
@@ -44,19 +50,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       COFFER_SIGNING_KEY_ID: resources.signingKeyAlias,
       COFFER_AUDIENCE: 'coffer',
       COFFER_AUDIT_BUCKET: resources.auditBucket,
+      COFFER_AUDIT_SIGNING_KEY_ID: resources.auditSigningKeyAlias,
       POWERTOOLS_SERVICE_NAME: 'coffer',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       // The issuer names where tokens come from; fixed before the port is known when port=0.
       COFFER_ISSUER: process.env.COFFER_ISSUER ?? `http://127.0.0.1:${port || 8080}`,
     });
 
-    const [secrets, tenants, token, health, authorizer, audit] = await Promise.all([
+    const [secrets, tenants, token, health, authorizer, audit, auditShipper, shipperCore] = await Promise.all([
       import('../../lambdas/handlers/secrets'),
       import('../../lambdas/handlers/tenants'),
       import('../../lambdas/handlers/token'),
       import('../../lambdas/handlers/health'),
       import('../../lambdas/handlers/authorizer'),
       import('../../lambdas/handlers/audit'),
+      import('../../lambdas/handlers/audit-shipper'),
+      import('../../lambdas/handlers/audit-shipper-core'),
     ]);
 
     const admin = { clientId: newClientId('platform'), clientSecret: `cs_${randomBytes(32).toString('base64url')}` };
@@ -71,26 +80,43 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     };
     gateway = await startGateway({
       functions,
-      authorizer: authorizer.handler as TokenAuthorizer,
+      authorizer: authorizer.handler as RequestAuthorizer,
       region: LOCAL_REGIONS[0],
       port,
       ...(options.authorizerCacheTtlMs === undefined ? {} : { authorizerCacheTtlMs: options.authorizerCacheTtlMs }),
     });
 
+    // The stream → shipper mapping the stack deploys, polled here: audit events reach the
+    // Object Lock bucket in moto as gzip JSON Lines.
+    shipping = await startStreamPoller({
+      endpoint: awsEndpoint,
+      region: LOCAL_REGIONS[0],
+      table: resources.table,
+      handler: (records) => shipperCore.shipStreamBatch(auditShipper.shipper, records),
+      ...(options.shipIntervalMs === undefined ? {} : { intervalMs: options.shipIntervalMs }),
+    });
+
     const running = gateway;
+    const poller = shipping;
     return {
       endpoint: running.url,
       aws: { endpoint: awsEndpoint, region: LOCAL_REGIONS[0], regions: LOCAL_REGIONS },
       resources,
       admin,
       ...(moto ? { motoPid: moto.pid } : {}),
+      auditShipping: poller,
       stop: async () => {
         await running.close();
+        await poller.stop();
+        // On a shared moto (tests), drop this runtime's table: moto copies every table on
+        // each transaction, so finished files' tables would slow every later one.
+        if (!moto) await dropTable(awsEndpoint, resources.table).catch(() => undefined);
         await moto?.stop();
       },
     };
   } catch (error) {
     await gateway?.close();
+    await shipping?.stop();
     await moto?.stop();
     throw error;
   }

@@ -80,6 +80,9 @@ export class UnsupportedMediaTypeError extends CofferError {
 
 export class MethodNotAllowedError extends CofferError {
   readonly code = 'method-not-allowed';
+  constructor(detail: string, readonly allowed: readonly string[] = []) {
+    super(detail);
+  }
 }
 
 export class RateLimitedError extends CofferError {

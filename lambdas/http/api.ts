@@ -126,7 +126,10 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
         try {
           await options.auditLog.append(audit.draft(response.statusCode, errorCode));
         } catch (error) {
-          // Nothing reaches the caller that the trail does not show: no value, no token.
+          // Nothing reaches the caller that the trail does not show: no value, no token, not
+          // even a 404. A request that already failed for want of a dependency keeps its own
+          // 503, which names the real cause and serves nothing either.
+          if (errorCode === 'dependency-unavailable') return response;
           throw error instanceof DependencyUnavailableError ? error : new DependencyUnavailableError('audit', { cause: error });
         }
       }
@@ -137,7 +140,8 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     if (!matched) {
       const methods = byResource.get(event.resource);
       if (!methods) throw new NotFoundError(`No route for ${event.path}.`);
-      throw new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${[...methods.keys()].join(', ')}.`);
+      const allowed = [...methods.keys()];
+      throw new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${allowed.join(', ')}.`, allowed);
     }
     const principal = matched.authenticated ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
     if (matched.authenticated && !principal) throw new UnauthenticatedError();

@@ -1,4 +1,4 @@
-import { CofferError, RateLimitedError, InvalidRequestError, type ErrorCode } from '../core/errors';
+import { CofferError, InvalidRequestError, MethodNotAllowedError, RateLimitedError, type ErrorCode } from '../core/errors';
 
 export interface Problem {
   readonly status: number;
@@ -56,6 +56,7 @@ export function toProblem(error: unknown, correlationId: string): ProblemRespons
   const headers: Record<string, string> = {};
   if (error instanceof RateLimitedError) headers['Retry-After'] = String(error.retryAfterSeconds);
   if (error.code === 'dependency-unavailable') headers['Retry-After'] = '1';
+  if (error instanceof MethodNotAllowedError && error.allowed.length > 0) headers.Allow = error.allowed.join(', ');
   return {
     body: {
       type: `${PROBLEM_TYPE_BASE}${error.code}`,

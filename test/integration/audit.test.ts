@@ -158,16 +158,20 @@ describe('fail closed', () => {
     mock = undefined;
   });
 
-  /** DynamoDB works, except transactions touching an audit chain. */
+  /** DynamoDB works, except writes that touch an audit chain (alone or in a transaction). */
   function breakAuditWrites() {
     mock = mockClient(DynamoDBDocumentClient);
     const passThrough = (Command: new (input: any) => any) =>
-      mock!.on(Command).callsFake((input, getClient) => realSend.call(getClient(), new Command(input)));
-    for (const Command of [GetCommand, QueryCommand, UpdateCommand, PutCommand]) passThrough(Command);
+      mock!.on(Command).callsFake((input, getClient) => (realSend as any).call(getClient(), new Command(input)));
+    for (const Command of [GetCommand, QueryCommand, UpdateCommand]) passThrough(Command);
+    mock.on(PutCommand).callsFake((input, getClient) => {
+      if (String(input.Item?.pk).endsWith('#AUDIT')) throw Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable', $fault: 'server' });
+      return (realSend as any).call(getClient(), new PutCommand(input));
+    });
     mock.on(TransactWriteCommand).callsFake((input, getClient) => {
       const touchesAudit = JSON.stringify(input.TransactItems).includes('#AUDIT');
       if (touchesAudit) throw Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable', $fault: 'server' });
-      return realSend.call(getClient(), new TransactWriteCommand(input));
+      return (realSend as any).call(getClient(), new TransactWriteCommand(input));
     });
   }
 

@@ -187,7 +187,8 @@ describe('DynamoDB outage', () => {
   it('refuses a delete with 503 when the update fails, and the secret stays live', async () => {
     await api.request('PUT', '/v1/secrets/ddb/delete', { token: tenant.token, body: { data: { n: 1 } } });
     const before = await rows();
-    dynamoOutage(awsError('ProvisionedThroughputExceededException'), [UpdateCommand]);
+    // The delete commits with its audit event, so it is a transaction.
+    dynamoOutage(awsError('ProvisionedThroughputExceededException'), [UpdateCommand, TransactWriteCommand]);
     expectUnavailable(await api.request('DELETE', '/v1/secrets/ddb/delete', { token: tenant.token }), DYNAMO_DOWN);
     for (const m of mocks) m.restore();
     expect(await rows()).toBe(before);

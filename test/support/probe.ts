@@ -1,4 +1,4 @@
-import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { request as httpRequest } from 'node:http';
 import { expect } from 'vitest';
@@ -21,11 +21,12 @@ export function rawKms(runtime: LocalRuntime, region = runtime.aws.region): KMSC
 export type RawItem = Record<string, AttributeValue>;
 
 /** Every item of the table, unmarshalled by nobody: exactly what DynamoDB holds. */
-export async function scanTable(db: DynamoDBClient, table: string): Promise<RawItem[]> {
+export async function scanTable(db: DynamoDBClient, table: string, pkPrefix?: string): Promise<RawItem[]> {
   const items: RawItem[] = [];
   let start: Record<string, AttributeValue> | undefined;
+  const filter = pkPrefix === undefined ? {} : { FilterExpression: 'begins_with(pk, :prefix)', ExpressionAttributeValues: { ':prefix': { S: pkPrefix } } };
   do {
-    const page = await db.send(new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start }));
+    const page = await db.send(new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: start, ...filter }));
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);
@@ -49,13 +50,35 @@ export function imageOf(items: readonly RawItem[]): string {
 
 /** The rows of one tenant (every key that starts `T#<tenantId>#`), as a comparable image. */
 export async function tenantRows(db: DynamoDBClient, table: string, tenantId: string): Promise<string> {
-  const all = await scanTable(db, table);
-  return imageOf(all.filter((item) => item.pk?.S?.startsWith(`T#${tenantId}#`)));
+  // The tenant's own partitions, read by key (a table scan grows with every test's rows):
+  // its metadata, its secret heads, and the versions of every secret it has a head for.
+  const heads = await queryPartition(db, table, `T#${tenantId}#HEADS`);
+  const partitions = [`T#${tenantId}#META`, ...heads.map((head) => `T#${tenantId}#SECRET#${head.sk!.S}`)];
+  const rest = await Promise.all(partitions.map((pk) => queryPartition(db, table, pk)));
+  return imageOf([...heads, ...rest.flat()]);
 }
 
-/** Every row of the table as a comparable image. */
+async function queryPartition(db: DynamoDBClient, table: string, pk: string): Promise<RawItem[]> {
+  const items: RawItem[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await db.send(
+      new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: pk } }, ConsistentRead: true, ExclusiveStartKey: start }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Every row of the table as a comparable image, audit trail aside. */
 export async function tableImage(db: DynamoDBClient, table: string): Promise<string> {
-  return imageOf(await scanTable(db, table));
+  return imageOf((await scanTable(db, table)).filter((item) => !isAuditRow(item)));
+}
+
+/** Every request, refused ones included, appends to the audit trail: that is not a write by the request. */
+export function isAuditRow(item: RawItem): boolean {
+  return item.pk?.S?.endsWith('#AUDIT') === true;
 }
 
 /** Asserts an RFC 9457 problem with the status, a clear detail and the correlation id in header and body. */

@@ -16,7 +16,7 @@ export interface Client {
 }
 
 /** The real local runtime (moto + handlers behind the gateway emulation) on a free port. */
-export async function startTestRuntime(options: { authorizerCacheTtlMs?: number } = {}): Promise<LocalRuntime & { client: Client }> {
+export async function startTestRuntime(options: { authorizerCacheTtlMs?: number; shipIntervalMs?: number } = {}): Promise<LocalRuntime & { client: Client }> {
   const runtime = await startLocalRuntime({ port: 0, awsEndpoint: inject('awsEndpoint'), logLevel: 'SILENT', ...options });
   return { ...runtime, client: clientFor(runtime) };
 }

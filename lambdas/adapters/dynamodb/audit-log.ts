@@ -1,7 +1,8 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EMPTY_CHAIN, chainEvent, type AuditDraft, type AuditEvent, type ChainHead } from '../../core/audit';
 import { DependencyUnavailableError } from '../../core/errors';
 import type { AuditLog, AuditQueryRequest, AuditReader, PendingAudit } from '../../ports/audit-log';
+import type { ShippingSource } from '../../ports/audit-archive';
 import type { Page } from '../../ports/secret-repository';
 import { decodeCursor, encodeCursor } from './cursor';
 import { dynamo, translateDynamoError } from './errors';
@@ -9,7 +10,7 @@ import { keys } from './keys';
 
 /** Events stay queryable in DynamoDB this long; S3 (Object Lock) keeps them for years. */
 export const AUDIT_HOT_RETENTION_DAYS = 90;
-/** Contention on a chain head is retried; beyond this the request fails closed (503). */
+/** Contention on a chain's next seq is retried; beyond this the request fails closed (503). */
 const CHAIN_ATTEMPTS = 12;
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -18,13 +19,14 @@ const STORAGE_ATTRIBUTES = new Set(['pk', 'sk', 'expiresAt']);
 const isSeqPosition = (p: unknown): p is number => Number.isInteger(p) && (p as number) >= 0;
 
 /**
- * The audit chains in the single table: per chain a head item (`HEAD`: seq and hash of the
- * last event) and one item per event (`E#<seq>`). Appending writes the event and moves the
- * head, conditioned on the head we linked to, in one transaction — so a chain never forks,
- * and a mutation can commit its change and its event together.
+ * The audit chains in the single table, one item per event (`E#<seq>`). Appending claims the
+ * next seq with a conditional put (`attribute_not_exists`), so two writers can never both
+ * link to the same predecessor: the chain cannot fork. The tail is simply the last `E#`
+ * item, cached per container, so a warm append is one PutItem; a mutation adds that put
+ * to its own transaction and commits change and event together.
  */
-export class DynamoAuditLog implements AuditLog, AuditReader {
-  /** Last head this container wrote or read, per chain: a warm append needs no read. */
+export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
+  /** Last event this container wrote or read, per chain: a warm append needs no read. */
   private readonly heads = new Map<string, ChainHead>();
 
   constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
@@ -38,9 +40,9 @@ export class DynamoAuditLog implements AuditLog, AuditReader {
   }
 
   /**
-   * Writes `items` and, when given, the pending event in one transaction. A lost race on the
-   * chain head alone is retried with the fresh head; a failed condition on `items` is the
-   * caller's conflict and surfaces as WriteConflictError.
+   * Writes `items` and, when given, the pending event in one transaction. A lost race for
+   * the chain's next seq alone is retried after the new tail; a failed condition on `items`
+   * is the caller's conflict and surfaces as WriteConflictError.
    */
   async transact(items: readonly TransactItem[], pending: PendingAudit | undefined): Promise<void> {
     if (!pending) {
@@ -50,13 +52,48 @@ export class DynamoAuditLog implements AuditLog, AuditReader {
     pending.recorded(await this.commit(items, pending.draft));
   }
 
+  /** The chain's last event (seq and hash), read consistently. */
   async head(chain: string): Promise<ChainHead> {
+    const { Items } = await dynamo(() =>
+      this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': keys.auditChain(chain), ':from': keys.auditEventSk(1), ':to': 'E#~' },
+          ProjectionExpression: 'seq, #hash',
+          ExpressionAttributeNames: { '#hash': 'hash' },
+          ScanIndexForward: false,
+          Limit: 1,
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const last = Items?.[0];
+    return last ? { seq: last.seq as number, hash: last.hash as string } : EMPTY_CHAIN;
+  }
+
+  /** How far the shipper has archived this chain. */
+  async shipped(chain: string): Promise<ChainHead> {
     const { Item } = await dynamo(() =>
       this.db.send(
-        new GetCommand({ TableName: this.table, Key: { pk: keys.auditChain(chain), sk: keys.auditHeadSk }, ConsistentRead: true }),
+        new GetCommand({ TableName: this.table, Key: { pk: keys.auditChain(chain), sk: keys.auditShippedSk }, ConsistentRead: true }),
       ),
     );
     return Item ? { seq: Item.seq as number, hash: Item.hash as string } : EMPTY_CHAIN;
+  }
+
+  async markShipped(chain: string, from: ChainHead, to: ChainHead): Promise<void> {
+    await dynamo(() =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: keys.auditChain(chain), sk: keys.auditShippedSk, seq: to.seq, hash: to.hash },
+          ...(from.seq === 0
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'seq = :from', ExpressionAttributeValues: { ':from': from.seq } }),
+        }),
+      ),
+    );
   }
 
   /** Events with `seq > afterSeq`, oldest first (the shipper's read). */
@@ -117,8 +154,11 @@ export class DynamoAuditLog implements AuditLog, AuditReader {
     for (let attempt = 1; ; attempt++) {
       const head = this.heads.get(draft.chain) ?? (await this.head(draft.chain));
       const event = chainEvent(head, draft);
+      const claim = this.claim(event);
       try {
-        await this.db.send(new TransactWriteCommand({ TransactItems: [...items, ...this.chainItems(head, event)] }));
+        // Alone, the event is one conditional put; with a change, one transaction.
+        if (items.length === 0) await this.db.send(new PutCommand(claim));
+        else await this.db.send(new TransactWriteCommand({ TransactItems: [...items, { Put: claim }] }));
         this.heads.set(draft.chain, { seq: event.seq, hash: event.hash });
         return event;
       } catch (error) {
@@ -130,23 +170,21 @@ export class DynamoAuditLog implements AuditLog, AuditReader {
     }
   }
 
-  private chainItems(head: ChainHead, event: AuditEvent): TransactItem[] {
-    const pk = keys.auditChain(event.chain);
+  /** The put that claims seq `event.seq` of its chain, or fails if another writer has it. */
+  private claim(event: AuditEvent) {
     const expiresAt = Math.floor(Date.parse(event.time) / 1000) + AUDIT_HOT_RETENTION_DAYS * 86_400;
-    const headCondition =
-      head.seq === 0
-        ? { ConditionExpression: 'attribute_not_exists(pk)' }
-        : { ConditionExpression: 'seq = :seq', ExpressionAttributeValues: { ':seq': head.seq } };
-    return [
-      { Put: { TableName: this.table, Item: { ...event, pk, sk: keys.auditEventSk(event.seq), expiresAt }, ConditionExpression: 'attribute_not_exists(pk)' } },
-      { Put: { TableName: this.table, Item: { pk, sk: keys.auditHeadSk, seq: event.seq, hash: event.hash }, ...headCondition } },
-    ];
+    return {
+      TableName: this.table,
+      Item: { ...event, pk: keys.auditChain(event.chain), sk: keys.auditEventSk(event.seq), expiresAt },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    };
   }
 }
 
-/** True when only the chain items (after the first `changeItems`) failed their condition. */
+/** True when only the event's claim (after the first `changeItems`) lost its race. */
 function lostChainRace(error: unknown, changeItems: number): boolean {
   const e = error as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (changeItems === 0) return e?.name === 'ConditionalCheckFailedException';
   if (e?.name !== 'TransactionCanceledException' || !e.CancellationReasons) return false;
   const codes = e.CancellationReasons.map((r) => r.Code ?? 'None');
   const changeFailed = codes.slice(0, changeItems).some((code) => code !== 'None');

@@ -12,9 +12,11 @@ export const keys = {
   secretHeads: (tenantId: string) => `T#${tenantId}#HEADS`,
   secretVersions: (tenantId: string, path: string) => `T#${tenantId}#SECRET#${path}`,
   versionSk: (version: number) => `V#${String(version).padStart(10, '0')}`,
-  /** One audit chain per tenant (and one for the platform): events, its head, the shipper's mark. */
+  /** One audit chain per tenant (and one for the platform): its events and the shipper's mark. */
   auditChain: (chain: string) => (chain === 'platform' ? 'PLATFORM#AUDIT' : `T#${chain}#AUDIT`),
-  auditHeadSk: 'HEAD',
   auditShippedSk: 'SHIPPED',
   auditEventSk: (seq: number) => `E#${String(seq).padStart(12, '0')}`,
+  /** The chain an audit item belongs to, from its partition key; undefined for other items. */
+  chainOfAuditPk: (pk: string): string | undefined =>
+    pk === 'PLATFORM#AUDIT' ? 'platform' : /^T#(ten_[a-z2-7]{20})#AUDIT$/.exec(pk)?.[1],
 } as const;

@@ -1,0 +1,105 @@
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+
+export type StreamBatchHandler = (records: DynamoDBRecord[]) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
+
+export interface StreamPoller {
+  /** Resolves once every record seen so far has been handled without failure. */
+  drain(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The local stand-in for a DynamoDB Streams → Lambda event source mapping: reads the
+ * table's stream with the real Streams API and hands each batch to the handler. Records of
+ * a batch the handler reports as failed are delivered again on the next poll (at least
+ * once), as Lambda does with ReportBatchItemFailures.
+ */
+export async function startStreamPoller(options: {
+  endpoint: string;
+  region: string;
+  table: string;
+  handler: StreamBatchHandler;
+  intervalMs?: number;
+}): Promise<StreamPoller> {
+  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+  const dynamo = new DynamoDBClient({ region: options.region, endpoint: options.endpoint, credentials });
+  const streams = new DynamoDBStreamsClient({ region: options.region, endpoint: options.endpoint, credentials });
+  const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: options.table }));
+  const streamArn = Table?.LatestStreamArn;
+  if (!streamArn) throw new Error(`table ${options.table} has no stream`);
+
+  const iterators = new Map<string, string | undefined>();
+  let redeliver: DynamoDBRecord[] = [];
+  let stopped = false;
+  let idle = false;
+  let current: Promise<void> = Promise.resolve();
+
+  async function refreshShards(): Promise<void> {
+    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
+    for (const shard of StreamDescription?.Shards ?? []) {
+      if (!shard.ShardId || iterators.has(shard.ShardId)) continue;
+      const { ShardIterator } = await streams.send(
+        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      );
+      iterators.set(shard.ShardId, ShardIterator);
+    }
+  }
+
+  async function poll(): Promise<void> {
+    await refreshShards();
+    const fresh: DynamoDBRecord[] = [];
+    for (const [shardId, iterator] of iterators) {
+      if (!iterator) continue;
+      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      iterators.set(shardId, page.NextShardIterator);
+      fresh.push(...(page.Records ?? []).map(toLambdaRecord));
+    }
+    const batch = [...redeliver, ...fresh];
+    if (batch.length === 0) {
+      idle = true;
+      return;
+    }
+    const { batchItemFailures } = await options.handler(batch);
+    const failedFrom = batchItemFailures.map((f) => batch.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier)).filter((i) => i >= 0);
+    redeliver = failedFrom.length > 0 ? batch.slice(Math.min(...failedFrom)) : [];
+    idle = redeliver.length === 0 && fresh.length === 0;
+  }
+
+  const interval = options.intervalMs ?? 500;
+  const timer = setInterval(() => {
+    current = current.then(() => (stopped ? undefined : poll())).catch((error: unknown) => {
+      console.error('local audit shipper: poll failed; retrying', error);
+    });
+  }, interval);
+
+  return {
+    async drain() {
+      for (let i = 0; i < 200; i++) {
+        idle = false;
+        await (current = current.then(() => poll()));
+        if (idle && redeliver.length === 0) return;
+      }
+      throw new Error('the audit stream did not drain');
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await current.catch(() => undefined);
+      dynamo.destroy();
+      streams.destroy();
+    },
+  };
+}
+
+function toLambdaRecord(record: StreamRecord): DynamoDBRecord {
+  // The Streams API and the Lambda event share the record shape; only the types differ.
+  return record as unknown as DynamoDBRecord;
+}

@@ -1,0 +1,37 @@
+import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
+import { keys } from '../adapters/dynamodb/keys';
+import type { AuditShipper, ShipResult } from '../core/audit-shipper';
+import { logger } from '../http/logger';
+
+/** The chains that gained events in a batch of table stream records, in first-seen order. */
+export function chainsWithNewEvents(records: readonly DynamoDBRecord[]): Map<string, string> {
+  const chains = new Map<string, string>();
+  for (const record of records) {
+    if (record.eventName !== 'INSERT') continue;
+    const pk = record.dynamodb?.Keys?.pk?.S;
+    const sk = record.dynamodb?.Keys?.sk?.S;
+    if (!pk || !sk?.startsWith('E#')) continue;
+    const chain = keys.chainOfAuditPk(pk);
+    if (chain && !chains.has(chain)) chains.set(chain, record.dynamodb?.SequenceNumber ?? '');
+  }
+  return chains;
+}
+
+/**
+ * Ships every chain a stream batch touched. A chain that fails reports its first record as
+ * failed, so the stream redelivers from there (at least once); the shipper resumes from
+ * its own mark, so redelivery re-ships nothing it already recorded as shipped.
+ */
+export async function shipStreamBatch(shipper: AuditShipper, records: readonly DynamoDBRecord[]): Promise<DynamoDBBatchResponse & { shipped: ShipResult[] }> {
+  const failures: { itemIdentifier: string }[] = [];
+  const shipped: ShipResult[] = [];
+  for (const [chain, firstSequence] of chainsWithNewEvents(records)) {
+    try {
+      shipped.push(await shipper.shipChain(chain));
+    } catch (error) {
+      logger.error('audit shipping failed; the stream will redeliver', { chain, error: error as Error });
+      failures.push({ itemIdentifier: firstSequence });
+    }
+  }
+  return { batchItemFailures: failures, shipped };
+}

@@ -1,0 +1,27 @@
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { countCalls } from '../adapters/call-counter';
+import { createDocumentClient } from '../adapters/dynamodb/client';
+import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
+import { KmsDigestSigner } from '../adapters/kms/digest-signer';
+import { S3AuditArchive } from '../adapters/s3/audit-archive';
+import { loadConfig } from '../config';
+import { AuditShipper } from '../core/audit-shipper';
+import { shipStreamBatch } from './audit-shipper-core';
+
+// Composition root of the shipper: DynamoDB Streams (audit event inserts) → S3 archive.
+const config = loadConfig();
+if (!config.auditBucket || !config.auditSigningKeyId) {
+  throw new Error('Invalid Coffer configuration: the shipper needs COFFER_AUDIT_BUCKET and COFFER_AUDIT_SIGNING_KEY_ID');
+}
+const endpoint = config.endpoint ? { endpoint: config.endpoint } : {};
+const trail = new DynamoAuditLog(countCalls(createDocumentClient({ region: config.region, ...endpoint, maxAttempts: 3 }), 'dynamodb'), config.table);
+const s3 = countCalls(new S3Client({ region: config.region, ...endpoint, forcePathStyle: Boolean(config.endpoint), maxAttempts: 3 }), 's3');
+const kms = countCalls(new KMSClient({ region: config.region, ...endpoint, maxAttempts: 3 }), 'kms');
+export const shipper = new AuditShipper(trail, new S3AuditArchive(s3, config.auditBucket), new KmsDigestSigner(kms, config.auditSigningKeyId));
+
+export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  const { batchItemFailures } = await shipStreamBatch(shipper, event.Records);
+  return { batchItemFailures };
+};

@@ -1,0 +1,24 @@
+import type { AuditEvent, ChainHead } from '../core/audit';
+import type { ArchiveBatch, ArchivedObject, BatchDigest } from '../core/audit-archive';
+
+/** The long-term, write-once store of audit batches (S3 with Object Lock). */
+export interface AuditArchive {
+  /** Writes the batch's events and its signed digest; rewriting the same batch is harmless. */
+  putBatch(batch: ArchiveBatch, digest: BatchDigest): Promise<void>;
+  /** Every archived object of a chain, with its digest when there is one. */
+  readChain(chain: string): Promise<ArchivedObject[]>;
+}
+
+/** Signs batch digests with a key no request-serving function can use. */
+export interface DigestSigner {
+  sign(message: Uint8Array): Promise<{ signature: Uint8Array; keyId: string; algorithm: string }>;
+  verify(message: Uint8Array, signature: Uint8Array, keyId: string, algorithm: string): Promise<boolean>;
+}
+
+/** The primary trail as the shipper sees it: events by seq, and how far each chain shipped. */
+export interface ShippingSource {
+  after(chain: string, afterSeq: number, limit: number): Promise<AuditEvent[]>;
+  shipped(chain: string): Promise<ChainHead>;
+  /** Moves the mark from `from` to `to`; fails if another shipper moved it first. */
+  markShipped(chain: string, from: ChainHead, to: ChainHead): Promise<void>;
+}

@@ -1,0 +1,180 @@
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoAuditLog } from '../../lambdas/adapters/dynamodb/audit-log';
+import { KmsDigestSigner } from '../../lambdas/adapters/kms/digest-signer';
+import { S3AuditArchive } from '../../lambdas/adapters/s3/audit-archive';
+import { hashOf, type AuditEvent } from '../../lambdas/core/audit';
+import { signedMessage, verifyArchive, type ArchivedObject, type BatchDigest } from '../../lambdas/core/audit-archive';
+import { AuditShipper } from '../../lambdas/core/audit-shipper';
+import type { ShippingSource } from '../../lambdas/ports/audit-archive';
+import { startTestRuntime, type Client } from '../support/runtime';
+
+let runtime: Awaited<ReturnType<typeof startTestRuntime>>;
+let api: Client;
+let s3: S3Client;
+let archive: S3AuditArchive;
+let signer: KmsDigestSigner;
+let trail: DynamoAuditLog;
+
+const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+const verifySignature = (digest: BatchDigest) =>
+  signer.verify(signedMessage(digest.digest), Buffer.from(digest.signature, 'base64'), digest.keyId, digest.algorithm);
+
+beforeAll(async () => {
+  // The background shipper polls rarely here; tests ship with drain() when they mean to.
+  runtime = await startTestRuntime({ shipIntervalMs: 3_600_000 });
+  api = runtime.client;
+  const { endpoint, region } = runtime.aws;
+  s3 = new S3Client({ region, endpoint, credentials, forcePathStyle: true });
+  archive = new S3AuditArchive(s3, runtime.resources.auditBucket);
+  signer = new KmsDigestSigner(new KMSClient({ region, endpoint, credentials }), runtime.resources.auditSigningKeyAlias);
+  trail = new DynamoAuditLog(DynamoDBDocumentClient.from(new DynamoDBClient({ region, endpoint, credentials })), runtime.resources.table);
+});
+afterAll(() => runtime?.stop());
+
+async function tenantWithActivity(name: string, writes = 3) {
+  const tenant = await api.onboard(name);
+  for (let i = 1; i <= writes; i++) {
+    expect((await api.request('PUT', '/v1/secrets/app/key', { token: tenant.token, body: { data: { n: i } } })).status).toBeLessThan(300);
+    await api.request('GET', '/v1/secrets/app/key', { token: tenant.token });
+  }
+  return tenant;
+}
+
+describe('shipping to S3', () => {
+  it('archives each tenant chain as signed gzip JSON Lines under per-day prefixes, locked in compliance mode', async () => {
+    const tenant = await tenantWithActivity('shipped');
+    await runtime.auditShipping.drain();
+
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: runtime.resources.auditBucket, Prefix: `audit/${tenant.tenantId}/` }));
+    const keys = (listed.Contents ?? []).map((o) => o.Key!);
+    const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+    expect(keys.some((k) => k.startsWith(`audit/${tenant.tenantId}/${day}/`) && k.endsWith('.jsonl.gz'))).toBe(true);
+    expect(keys.some((k) => k.endsWith('.digest.json'))).toBe(true);
+
+    const eventsKey = keys.find((k) => k.endsWith('.jsonl.gz'))!;
+    const head = await s3.send(new HeadObjectCommand({ Bucket: runtime.resources.auditBucket, Key: eventsKey }));
+    expect(head).toMatchObject({ ContentEncoding: 'gzip', ContentType: 'application/x-ndjson', ObjectLockMode: 'COMPLIANCE' });
+    expect(head.ObjectLockRetainUntilDate!.getTime()).toBeGreaterThan(Date.now());
+    const body = await s3.send(new GetObjectCommand({ Bucket: runtime.resources.auditBucket, Key: eventsKey }));
+    const lines = gunzipSync(await body.Body!.transformToByteArray()).toString('utf8').trim().split('\n');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ chain: tenant.tenantId, seq: 1 });
+
+    // Object Lock (compliance): not even a versioned delete goes through.
+    await expect(
+      s3.send(new DeleteObjectCommand({ Bucket: runtime.resources.auditBucket, Key: eventsKey, VersionId: head.VersionId })),
+    ).rejects.toThrow();
+
+    const objects = await archive.readChain(tenant.tenantId);
+    const report = await verifyArchive(tenant.tenantId, objects, verifySignature);
+    expect(report.problems).toEqual([]);
+    const fromApi: AuditEvent[] = (await api.request('GET', '/v1/audit?limit=1000', { token: tenant.token })).body.items;
+    expect(report.lastSeq).toBeGreaterThanOrEqual(fromApi.length);
+    expect(objects.flatMap((o) => o.events).map((e) => e.id)).toEqual(expect.arrayContaining(fromApi.map((e) => e.id)));
+  });
+
+  it('loses nothing and duplicates nothing visible when the shipper crashes mid-batch', async () => {
+    const tenant = await tenantWithActivity('crashy', 2);
+    // Crash after the batch reached S3 but before the shipper recorded its progress.
+    let crashes = 1;
+    const crashing: ShippingSource = {
+      after: (chain, seq, limit) => trail.after(chain, seq, limit),
+      shipped: (chain) => trail.shipped(chain),
+      markShipped: async (chain, from, to) => {
+        if (crashes-- > 0) throw new Error('shipper killed');
+        return trail.markShipped(chain, from, to);
+      },
+    };
+    const shipper = new AuditShipper(crashing, archive, signer, { batchSize: 4 });
+    await expect(shipper.shipChain(tenant.tenantId)).rejects.toThrow('shipper killed');
+    await api.request('GET', '/v1/secrets/app/key', { token: tenant.token }); // more events meanwhile
+    const resumed = await shipper.shipChain(tenant.tenantId);
+    expect(resumed.events).toBeGreaterThan(4);
+
+    const objects = await archive.readChain(tenant.tenantId);
+    const report = await verifyArchive(tenant.tenantId, objects, verifySignature);
+    expect(report.problems).toEqual([]);
+    expect(report.firstSeq).toBe(1);
+    // The re-shipped first batch landed under the same name: a second version, same events.
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: runtime.resources.auditBucket, Prefix: `audit/${tenant.tenantId}/` }));
+    const first = objects[0]!.key;
+    expect((versions.Versions ?? []).filter((v) => v.Key === first)).toHaveLength(2);
+    expect(report.lastSeq).toBe((await trail.head(tenant.tenantId)).seq);
+  });
+
+  it('refuses to archive a chain that was tampered with in DynamoDB', async () => {
+    const tenant = await tenantWithActivity('tampered-primary', 1);
+    const raw = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials });
+    await raw.send(
+      new UpdateItemCommand({
+        TableName: runtime.resources.table,
+        Key: { pk: { S: `T#${tenant.tenantId}#AUDIT` }, sk: { S: 'E#000000000002' } },
+        // Someone with table access rewrites what a write was into a read.
+        UpdateExpression: 'SET #action = :a',
+        ExpressionAttributeNames: { '#action': 'action' },
+        ExpressionAttributeValues: { ':a': { S: 'secret.read' } },
+      }),
+    );
+    const shipper = new AuditShipper(trail, archive, signer);
+    await expect(shipper.shipChain(tenant.tenantId)).rejects.toThrow(/does not verify/);
+    raw.destroy();
+  });
+});
+
+describe('verify catches tampering in the archive', () => {
+  let objects: ArchivedObject[];
+  let chain: string;
+
+  beforeAll(async () => {
+    const tenant = await tenantWithActivity('verified', 3);
+    chain = tenant.tenantId;
+    await new AuditShipper(trail, archive, signer, { batchSize: 1000 }).shipChain(chain);
+    objects = await archive.readChain(chain);
+    expect(objects.flatMap((o) => o.events).length).toBeGreaterThan(5);
+  });
+
+  const withEvents = (edit: (events: AuditEvent[]) => AuditEvent[]): ArchivedObject[] =>
+    objects.map((o, i) => (i === 0 ? { ...o, events: edit([...o.events]) } : o));
+  const kinds = async (tampered: ArchivedObject[]) => (await verifyArchive(chain, tampered, verifySignature)).problems.map((p) => p.kind);
+
+  it('passes the untouched archive', async () => {
+    expect(await kinds(objects)).toEqual([]);
+  });
+
+  it('detects a deleted event', async () => {
+    const problems = await kinds(withEvents((events) => events.filter((e) => e.seq !== 3)));
+    expect(problems).toContain('missing');
+  });
+
+  it('detects an altered event, even with its hash recomputed', async () => {
+    const altered = withEvents((events) => events.map((e) => (e.seq === 2 ? { ...e, outcome: 'success' as const, status: 200 } : e)));
+    expect(await kinds(altered)).toContain('altered');
+    const rehashed = withEvents((events) =>
+      events.map((e) => {
+        if (e.seq !== 2) return e;
+        const { hash: _hash, ...rest } = { ...e, status: 200 };
+        return { ...rest, hash: hashOf(rest) };
+      }),
+    );
+    const problems = await kinds(rehashed);
+    expect(problems).toContain('broken-link');
+    expect(problems).toContain('altered'); // the batch digest no longer matches
+  });
+
+  it('detects reordered events', async () => {
+    const reordered = withEvents((events) => {
+      [events[1], events[2]] = [events[2]!, events[1]!];
+      return events;
+    });
+    expect(await kinds(reordered)).toContain('reordered');
+  });
+
+  it('detects a batch whose digest was forged without the signing key', async () => {
+    const forged = objects.map((o, i) => (i === 0 && o.digest ? { ...o, digest: { ...o.digest, signature: Buffer.alloc(64, 1).toString('base64') } } : o));
+    expect(await kinds(forged)).toEqual(['altered']);
+  });
+});
