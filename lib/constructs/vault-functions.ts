@@ -1,4 +1,6 @@
-import { Aws, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -16,6 +18,9 @@ export const TENANT_CONTEXT_KEY = 'coffer:tenant';
 /** Prefix of tenant key aliases (`alias/coffer/<tenantId>`, tenant ids start `ten_`). */
 export const TENANT_ALIAS_PREFIX = 'alias/coffer/ten_';
 
+/** The partition of the platform's audit chain (refused tokens, tenant onboarding). */
+export const PLATFORM_AUDIT_PARTITION = 'PLATFORM#AUDIT';
+
 /** Environment variables every Coffer function reads at cold start. */
 export const ENV = {
   tableName: 'COFFER_TABLE_NAME',
@@ -24,6 +29,7 @@ export const ENV = {
   issuer: 'COFFER_ISSUER',
   audience: 'COFFER_AUDIENCE',
   auditBucket: 'COFFER_AUDIT_BUCKET',
+  auditSigningKeyId: 'COFFER_AUDIT_SIGNING_KEY_ID',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
 
@@ -32,6 +38,8 @@ export interface VaultFunctionsProps {
   readonly table: ITableV2;
   readonly signingKey: IKey;
   readonly auditBucket: IBucket;
+  /** Signs archived audit batches; only the shipper may use it. */
+  readonly auditSigningKey: IKey;
 }
 
 /**
@@ -45,10 +53,11 @@ export class VaultFunctions extends Construct {
   readonly tenants: CofferFunction;
   readonly secrets: CofferFunction;
   readonly audit: CofferFunction;
+  readonly auditShipper: CofferFunction;
 
   constructor(scope: Construct, id: string, props: VaultFunctionsProps) {
     super(scope, id);
-    const { config, table, signingKey, auditBucket } = props;
+    const { config, table, signingKey, auditBucket, auditSigningKey } = props;
 
     const environment: Record<string, string> = {
       [ENV.tableName]: table.tableName,
@@ -75,22 +84,54 @@ export class VaultFunctions extends Construct {
     signingKey.grant(this.health.role, 'kms:DescribeKey');
 
     table.grantReadData(this.health.role);
-    // Every audited function appends its requests' events to the table (fail closed).
-    for (const writer of [this.token, this.tenants, this.secrets, this.audit]) {
-      table.grantReadWriteData(writer.role);
-      // PutObject only: retention comes from the bucket default, and no function may shorten
-      // it, place legal holds, read, or delete audit events.
-      writer.role.addToPrincipalPolicy(
-        new PolicyStatement({ actions: ['s3:PutObject'], resources: [auditBucket.arnForObjects('*')] }),
-      );
-    }
-    for (const writer of [this.token, this.tenants, this.secrets, this.audit]) {
-      Validations.of(writer.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(auditBucket)}.Arn>/*]`,
-        reason:
-          'Audit events are written under per-tenant prefixes named at runtime; the grant is PutObject only on the audit bucket, which Object Lock keeps write-once.',
-      });
-    }
+    // Every audited function appends its requests' events to the table (fail closed), in the
+    // same transaction as its change; none of them touches S3.
+    for (const writer of [this.token, this.tenants, this.secrets, this.audit]) table.grantReadWriteData(writer.role);
+    // The authorizer records refused tokens, which name no tenant: the platform chain only.
+    this.authorizer.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:Query'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PLATFORM_AUDIT_PARTITION] } },
+      }),
+    );
+
+    // The shipper alone writes to the audit bucket and signs batches. PutObject only:
+    // retention comes from the bucket default; it cannot shorten it, hold, read or delete.
+    this.auditShipper = new CofferFunction(this, 'AuditShipper', {
+      entry: 'lambdas/handlers/audit-shipper.ts',
+      description: 'Coffer audit shipper (table stream to S3)',
+      environment: { ...environment, [ENV.auditSigningKeyId]: auditSigningKey.keyArn },
+      timeout: Duration.minutes(1),
+    });
+    table.grantReadData(this.auditShipper.role);
+    this.auditShipper.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'MoveShippedMark',
+        actions: ['dynamodb:PutItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#AUDIT', PLATFORM_AUDIT_PARTITION] } },
+      }),
+    );
+    this.auditShipper.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['s3:PutObject'], resources: [auditBucket.arnForObjects('audit/*')] }),
+    );
+    auditSigningKey.grant(this.auditShipper.role, 'kms:Sign');
+    Validations.of(this.auditShipper.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(auditBucket)}.Arn>/audit/*]`,
+      reason:
+        'Audit batches are written under per-tenant, per-day prefixes named at runtime; the grant is PutObject only, on a bucket whose Object Lock keeps every object write-once.',
+    });
+    this.auditShipper.function.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        // Only new audit events wake the shipper, not every secret write.
+        filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { Keys: { sk: { S: FilterRule.beginsWith('E#') } } } })],
+      }),
+    );
 
     this.grantTenantKeyAdministration(config);
     this.grantTenantKeyUse(config);

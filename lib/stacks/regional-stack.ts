@@ -2,7 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { CofferConfig } from '../config';
 import { AuditBucket } from '../constructs/audit-bucket';
-import { TokenSigningKey } from '../constructs/token-signing-key';
+import { AUDIT_SIGNING_KEY_ALIAS, SigningKey, TOKEN_SIGNING_KEY_ALIAS } from '../constructs/token-signing-key';
 import { VaultApi } from '../constructs/vault-api';
 import { VaultFunctions } from '../constructs/vault-functions';
 import { VaultTable } from '../constructs/vault-table';
@@ -16,7 +16,8 @@ export interface RegionalStackProps extends StackProps {
 /** Everything one region runs: data, keys, audit store, functions and the API in front. */
 export class RegionalStack extends Stack {
   readonly table: VaultTable;
-  readonly signingKey: TokenSigningKey;
+  readonly signingKey: SigningKey;
+  readonly auditSigningKey: SigningKey;
   readonly audit: AuditBucket;
   readonly functions: VaultFunctions;
   readonly api: VaultApi;
@@ -34,13 +35,15 @@ export class RegionalStack extends Stack {
     });
 
     this.table = new VaultTable(this, 'Data', { tableName: `coffer-${config.stage}` });
-    this.signingKey = new TokenSigningKey(this, 'TokenSigning');
+    this.signingKey = new SigningKey(this, 'TokenSigning', { alias: TOKEN_SIGNING_KEY_ALIAS, description: 'Coffer access-token signing key (ES256)' });
+    this.auditSigningKey = new SigningKey(this, 'AuditSigning', { alias: AUDIT_SIGNING_KEY_ALIAS, description: 'Coffer audit batch signing key' });
     this.audit = new AuditBucket(this, 'Audit');
     this.functions = new VaultFunctions(this, 'Functions', {
       config,
       table: this.table.table,
       signingKey: this.signingKey.key,
       auditBucket: this.audit.bucket,
+      auditSigningKey: this.auditSigningKey.key,
     });
     this.api = new VaultApi(this, 'Http', { stage: config.stage, functions: this.functions });
 

@@ -64,7 +64,7 @@ describe('data', () => {
 
 describe('token signing key', () => {
   it('is an ECC P-256 signing key aliased alias/coffer/token-signing', () => {
-    const keyId = logicalIdOf('AWS::KMS::Key', (p) => p.KeySpec === 'ECC_NIST_P256');
+    const keyId = logicalIdOf('AWS::KMS::Key', (p) => p.Description === 'Coffer access-token signing key (ES256)');
     expect(resources[keyId]!.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
     template.hasResourceProperties('AWS::KMS::Alias', {
       AliasName: 'alias/coffer/token-signing',
@@ -119,26 +119,29 @@ describe('audit bucket', () => {
   });
 });
 
-describe('functions', () => {
-  const descriptions = {
-    authorizer: 'Coffer token authorizer',
-    token: 'Coffer token issuance and JWKS',
-    health: 'Coffer deep health check',
-    tenants: 'Coffer tenant administration',
-    secrets: 'Coffer secrets API',
-  } as const;
+const descriptions = {
+  authorizer: 'Coffer token authorizer',
+  token: 'Coffer token issuance and JWKS',
+  health: 'Coffer deep health check',
+  tenants: 'Coffer tenant administration',
+  secrets: 'Coffer secrets API',
+  audit: 'Coffer audit trail query and export',
+  auditShipper: 'Coffer audit shipper (table stream to S3)',
+} as const;
 
-  it('deploys exactly the five functions', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 5);
+describe('functions', () => {
+
+  it('deploys exactly the seven functions', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 7);
     for (const description of Object.values(descriptions)) functionId(description);
   });
 
-  it('runs every function on nodejs24.x, arm64, traced, 10 s, with its own log group', () => {
+  it('runs every function on nodejs24.x, arm64, traced, 10 s (the shipper 60 s), with its own log group', () => {
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
         Architectures: ['arm64'],
-        Timeout: 10,
+        Timeout: fn.Properties!.Description === descriptions.auditShipper ? 60 : 10,
         Handler: 'index.handler',
         TracingConfig: { Mode: 'Active' },
       });
@@ -153,12 +156,15 @@ describe('functions', () => {
     }
   });
 
-  it('configures every function with the same Coffer environment', () => {
+  it('configures every function with the same Coffer environment; only the shipper knows the audit key', () => {
     const tableId = logicalIdOf('AWS::DynamoDB::GlobalTable', () => true);
-    const keyId = logicalIdOf('AWS::KMS::Key', (p) => p.KeySpec === 'ECC_NIST_P256');
+    const keyId = logicalIdOf('AWS::KMS::Key', (p) => p.Description === 'Coffer access-token signing key (ES256)');
+    const auditKeyId = logicalIdOf('AWS::KMS::Key', (p) => p.Description === 'Coffer audit batch signing key');
     const bucketId = logicalIdOf('AWS::S3::Bucket', (p) => p.ObjectLockEnabled === true);
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      const shipper = fn.Properties!.Description === descriptions.auditShipper;
       expect(fn.Properties!.Environment.Variables).toEqual({
+        ...(shipper ? { COFFER_AUDIT_SIGNING_KEY_ID: { 'Fn::GetAtt': [auditKeyId, 'Arn'] } } : {}),
         COFFER_TABLE_NAME: { Ref: tableId },
         COFFER_REGIONS: 'eu-west-1,eu-central-1',
         COFFER_SIGNING_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
@@ -188,10 +194,38 @@ describe('least privilege', () => {
     expect(actionsOf('Coffer token issuance and JWKS')).toEqual(expect.arrayContaining(['kms:Sign', 'kms:GetPublicKey']));
     const authorizer = actionsOf('Coffer token authorizer');
     expect(authorizer.filter((a) => a.startsWith('kms:'))).toEqual(['kms:GetPublicKey']);
-    expect(authorizer.some((a) => a.startsWith('dynamodb:') || a.startsWith('s3:'))).toBe(false);
-    for (const other of ['Coffer deep health check', 'Coffer tenant administration', 'Coffer secrets API']) {
+    expect(authorizer.some((a) => a.startsWith('s3:'))).toBe(false);
+    for (const other of ['Coffer deep health check', 'Coffer tenant administration', 'Coffer secrets API', 'Coffer audit trail query and export']) {
       expect(actionsOf(other), other).not.toContain('kms:Sign');
     }
+  });
+
+  it('lets the authorizer record refused tokens in the platform audit partition only', () => {
+    const dynamo = statementsOf('Coffer token authorizer').filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
+    expect(dynamo).toHaveLength(1);
+    expect(dynamo[0]).toMatchObject({
+      Action: ['dynamodb:PutItem', 'dynamodb:Query'],
+      Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['PLATFORM#AUDIT'] } },
+    });
+  });
+
+  it('lets only the shipper sign audit batches, and only with the audit key', () => {
+    const auditKeyId = logicalIdOf('AWS::KMS::Key', (p) => p.Description === 'Coffer audit batch signing key');
+    const signers = ofType('AWS::IAM::Policy').filter(([, p]) =>
+      JSON.stringify(p.Properties!.PolicyDocument.Statement).includes(`"${auditKeyId}"`),
+    );
+    expect(signers).toHaveLength(1);
+    expect(actionsOf('Coffer audit shipper (table stream to S3)')).toContain('kms:Sign');
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/coffer/audit-signing', TargetKeyId: { 'Fn::GetAtt': [auditKeyId, 'Arn'] } });
+  });
+
+  it('feeds the shipper new audit events from the table stream, reporting failed items for redelivery', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionId('Coffer audit shipper (table stream to S3)') },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT'], dynamodb: { Keys: { sk: { S: [{ prefix: 'E#' }] } } } }) }] },
+    });
   });
 
   it('gives the health check read-only table access and kms:DescribeKey', () => {
@@ -240,10 +274,10 @@ describe('least privilege', () => {
     expect(JSON.stringify(keyUse.Resource)).toContain(':key/*');
   });
 
-  it('lets writers only put audit objects: no read, delete or retention change', () => {
-    for (const description of ['Coffer token issuance and JWKS', 'Coffer tenant administration', 'Coffer secrets API']) {
+  it('lets only the shipper write audit objects, and only put them: no read, delete or retention change', () => {
+    for (const [name, description] of Object.entries(descriptions)) {
       const s3 = actionsOf(description).filter((a) => a.startsWith('s3:'));
-      expect(s3, description).toEqual(['s3:PutObject']);
+      expect(s3, description).toEqual(name === 'auditShipper' ? ['s3:PutObject'] : []);
     }
   });
 });
@@ -253,11 +287,11 @@ describe('API', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
   });
 
-  it('verifies bearer tokens with a TOKEN authorizer cached for 5 minutes', () => {
+  it('verifies bearer tokens with a REQUEST authorizer (it audits refusals with the source IP), cached for 5 minutes', () => {
     template.resourceCountIs('AWS::ApiGateway::Authorizer', 1);
     const authorizerFn = functionId('Coffer token authorizer');
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
-      Type: 'TOKEN',
+      Type: 'REQUEST',
       IdentitySource: 'method.request.header.Authorization',
       AuthorizerResultTtlInSeconds: 300,
     });
@@ -305,6 +339,8 @@ describe('API', () => {
     ['GET /v1/metadata/{path+}', 'CUSTOM', 'Coffer secrets API'],
     ['DELETE /v1/metadata/{path+}', 'CUSTOM', 'Coffer secrets API'],
     ['POST /v1/restore/{path+}', 'CUSTOM', 'Coffer secrets API'],
+    ['GET /v1/audit', 'CUSTOM', 'Coffer audit trail query and export'],
+    ['GET /v1/audit/export', 'CUSTOM', 'Coffer audit trail query and export'],
   ];
 
   it('serves exactly the specified routes', () => {

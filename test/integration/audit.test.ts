@@ -122,6 +122,60 @@ describe('one audit event per request', () => {
   });
 });
 
+describe('every other endpoint', () => {
+  it('records admin, audit and refused-token requests exactly once each', async () => {
+    const admin = await api.adminToken();
+    const platformCalls: [string, string, string, number][] = [
+      ['GET', '/v1/admin/tenants', admin, 200],
+      ['GET', `/v1/admin/tenants/${tenant.tenantId}`, admin, 200],
+      ['GET', '/v1/admin/tenants/ten_aaaaaaaaaaaaaaaaaaaa', admin, 404],
+      ['GET', '/v1/admin/tenants', tenant.token, 403],
+    ];
+    const tenantCalls: [string, string, string, number][] = [
+      ['GET', '/v1/audit?limit=1', tenant.token, 200],
+      ['GET', '/v1/audit/export?action=secret.read', tenant.token, 200],
+      ['GET', '/v1/audit?outcome=maybe', tenant.token, 400],
+    ];
+    const ids = new Map<string, [string, string, string, number]>();
+    for (const call of [...platformCalls, ...tenantCalls]) {
+      const id = correlation();
+      const response = await api.request(call[0], call[1], { token: call[2], headers: { 'x-correlation-id': id } });
+      expect(`${call[1]} → ${response.status}`).toBe(`${call[1]} → ${call[3]}`);
+      ids.set(id, call);
+    }
+    const platform = await trail(admin);
+    const own = await trail(tenant.token);
+    for (const [id, call] of ids) {
+      const chain = platformCalls.includes(call) && call[2] === admin ? platform : own;
+      expect(chain.filter((e) => e.correlationId === id), `${call[0]} ${call[1]}`).toHaveLength(1);
+    }
+    // A tenant token on an admin route is the tenant's own event: it names who tried.
+    const refusedAdmin = own.find((e) => e.action === 'tenant.list' && e.status === 403);
+    expect(refusedAdmin).toMatchObject({ outcome: 'denied', actor: { id: tenant.clientId } });
+  });
+
+  it('records a refused token in the platform chain with the caller and the correlation id of the 401', async () => {
+    const forged = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    const response = await api.request('GET', '/v1/secrets/probe/me', { token: forged, headers: { 'user-agent': 'probe/1.0' } });
+    expect(response.status).toBe(401);
+    const correlationId = response.headers.get('x-correlation-id');
+    const refused = (await trail(await api.adminToken(), 'action=auth.verify')).filter((e) => e.correlationId === correlationId);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({
+      chain: 'platform',
+      tenantId: null,
+      actor: { type: 'anonymous', id: null },
+      resource: '/v1/secrets/probe/me',
+      outcome: 'denied',
+      status: 401,
+      sourceIp: '127.0.0.1',
+      userAgent: 'probe/1.0',
+      details: { method: 'GET', route: '/v1/secrets/{path+}' },
+    });
+    expect(JSON.stringify(refused[0])).not.toContain(forged);
+  });
+});
+
 describe('what events never hold', () => {
   it('no secret value, client secret or token appears in any stored event', async () => {
     const plantedValue = `PLANTED-VALUE-${randomUUID()}`;
@@ -200,6 +254,13 @@ describe('fail closed', () => {
     expect(after.status).toBe(200);
     expect(after.body).toMatchObject({ version: 1, latestVersion: 1, data: { v: 1 } });
     expect(verifyChain(tenant.tenantId, await trail(tenant.token)).problems).toEqual([]);
+  });
+
+  it('answers a refused token with 503, not an unrecorded 401', async () => {
+    breakAuditWrites();
+    const response = await api.request('GET', '/v1/secrets/closed/read', { token: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl' });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
   });
 
   it('refuses onboarding with 503 and leaves no tenant when the platform event cannot be recorded', async () => {
