@@ -25,8 +25,7 @@ const verifySignature = (digest: BatchDigest) =>
   signer.verify(signedMessage(digest.digest), Buffer.from(digest.signature, 'base64'), digest.keyId, digest.algorithm);
 
 beforeAll(async () => {
-  // The background shipper polls rarely here; tests ship with drain() when they mean to.
-  runtime = await startTestRuntime({ shipIntervalMs: 3_600_000 });
+  runtime = await startTestRuntime();
   api = runtime.client;
   const { endpoint, region } = runtime.aws;
   s3 = new S3Client({ region, endpoint, credentials, forcePathStyle: true });
