@@ -21,6 +21,7 @@ const state = {
   table: runtime.resources.table,
   auditBucket: runtime.resources.auditBucket,
   signingKey: runtime.resources.signingKeyAlias,
+  auditSigningKey: runtime.resources.auditSigningKeyAlias,
   pids: { runtime: process.pid, moto: runtime.motoPid },
 };
 await mkdir('.coffer', { recursive: true });
