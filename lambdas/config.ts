@@ -16,6 +16,8 @@ const ConfigSchema = z.object({
   COFFER_AUDIENCE: z.string().min(1).default('coffer'),
   COFFER_AUDIT_BUCKET: z.string().optional(),
   COFFER_AUDIT_SIGNING_KEY_ID: z.string().optional(),
+  /** Local runtime only: audit sinks may point at 127.0.0.1. */
+  COFFER_ALLOW_LOOPBACK_SINKS: z.enum(['true', 'false']).default('false'),
   COFFER_DATA_KEY_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   /** Only when running locally against moto. */
   AWS_ENDPOINT_URL: z.string().url().optional(),
@@ -33,6 +35,7 @@ export interface CofferConfig {
   readonly auditBucket?: string;
   /** The ECC key that signs archived audit batches (shipper only). */
   readonly auditSigningKeyId?: string;
+  readonly allowLoopbackSinks: boolean;
   readonly dataKeyTtlMs: number;
   readonly endpoint?: string;
 }
@@ -57,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CofferConfig {
     audience: c.COFFER_AUDIENCE,
     ...(c.COFFER_AUDIT_BUCKET ? { auditBucket: c.COFFER_AUDIT_BUCKET } : {}),
     ...(c.COFFER_AUDIT_SIGNING_KEY_ID ? { auditSigningKeyId: c.COFFER_AUDIT_SIGNING_KEY_ID } : {}),
+    allowLoopbackSinks: c.COFFER_ALLOW_LOOPBACK_SINKS === 'true',
     dataKeyTtlMs: c.COFFER_DATA_KEY_TTL_SECONDS * 1000,
     ...(c.AWS_ENDPOINT_URL ? { endpoint: c.AWS_ENDPOINT_URL } : {}),
   };

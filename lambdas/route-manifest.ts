@@ -22,4 +22,6 @@ export const ROUTES: readonly RouteSpec[] = [
   { resource: '/v1/restore/{path+}', methods: ['POST'], fn: 'secrets', authorized: true },
   { resource: '/v1/audit', methods: ['GET'], fn: 'audit', authorized: true },
   { resource: '/v1/audit/export', methods: ['GET'], fn: 'audit', authorized: true },
+  { resource: '/v1/audit/sinks', methods: ['GET'], fn: 'audit', authorized: true },
+  { resource: '/v1/audit/sinks/{name}', methods: ['PUT', 'DELETE'], fn: 'audit', authorized: true },
 ];

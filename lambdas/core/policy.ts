@@ -33,3 +33,10 @@ export function authorizeAuditRead(principal: Principal): void {
     throw new ForbiddenError('Only Owners and Admins can read the audit trail.');
   }
 }
+
+/** Owners and Admins configure where their tenant's trail is forwarded. */
+export function authorizeAuditAdmin(principal: Principal): TenantPrincipal {
+  if (principal.kind !== 'tenant') throw new ForbiddenError('Audit sinks belong to a tenant; platform principals have none.');
+  authorizeAuditRead(principal);
+  return principal;
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AuditEvent } from '../core/audit';
 import type { AuditTrail } from '../core/audit-trail';
+import { SINK_NAME } from '../core/audit-sinks';
 import { pageQuery, route } from '../http/api';
 
 /** Events per export response; a longer range continues with the `X-Next-Cursor` it returns. */
@@ -18,8 +19,51 @@ const filters = {
 const inRange = (q: { from?: string; to?: string }) => q.from === undefined || q.to === undefined || q.from < q.to;
 const rangeMessage = { message: '`from` must be before `to`', path: ['from'] };
 
+const sinkName = z.object({ name: z.string().regex(SINK_NAME, 'a sink name like siem-1 (a-z, 0-9, -)') });
+const sinkTarget = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('webhook'), url: z.string().max(2048) }),
+  z.strictObject({ type: z.literal('syslog'), host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535) }),
+]);
+const sinkView = (sink: Awaited<ReturnType<AuditTrail['listSinks']>>[number]) => {
+  const { tenantId: _tenantId, ...view } = sink;
+  return view;
+};
+
 export function auditRoutes(trail: AuditTrail) {
   return [
+    route({
+      method: 'GET',
+      resource: '/v1/audit/sinks',
+      authenticated: true,
+      audit: { action: 'audit.sink.list' },
+      body: 'none',
+      input: z.object({ query: z.strictObject({}) }),
+      handle: async ({ principal }) => ({ status: 200, body: { items: (await trail.listSinks(principal)).map(sinkView) } }),
+    }),
+    route({
+      method: 'PUT',
+      resource: '/v1/audit/sinks/{name}',
+      authenticated: true,
+      audit: { action: 'audit.sink.put' },
+      body: 'json',
+      input: z.object({ params: sinkName, body: z.strictObject({ target: sinkTarget }) }),
+      handle: async ({ input, principal, request }) => ({
+        status: 200,
+        body: sinkView(await trail.putSink(principal, input.params.name, input.body.target, request.audit)),
+      }),
+    }),
+    route({
+      method: 'DELETE',
+      resource: '/v1/audit/sinks/{name}',
+      authenticated: true,
+      audit: { action: 'audit.sink.delete' },
+      body: 'none',
+      input: z.object({ params: sinkName }),
+      handle: async ({ input, principal, request }) => {
+        await trail.deleteSink(principal, input.params.name, request.audit);
+        return { status: 204 };
+      },
+    }),
     route({
       method: 'GET',
       resource: '/v1/audit',

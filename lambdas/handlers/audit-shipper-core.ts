@@ -1,5 +1,6 @@
 import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { keys } from '../adapters/dynamodb/keys';
+import type { AuditForwarder } from '../core/audit-forwarder';
 import type { AuditShipper, ShipResult } from '../core/audit-shipper';
 import { logger } from '../http/logger';
 
@@ -22,7 +23,11 @@ export function chainsWithNewEvents(records: readonly DynamoDBRecord[]): Map<str
  * failed, so the stream redelivers from there (at least once); the shipper resumes from
  * its own mark, so redelivery re-ships nothing it already recorded as shipped.
  */
-export async function shipStreamBatch(shipper: AuditShipper, records: readonly DynamoDBRecord[]): Promise<DynamoDBBatchResponse & { shipped: ShipResult[] }> {
+export async function shipStreamBatch(
+  shipper: AuditShipper,
+  records: readonly DynamoDBRecord[],
+  forwarder?: AuditForwarder,
+): Promise<DynamoDBBatchResponse & { shipped: ShipResult[] }> {
   const failures: { itemIdentifier: string }[] = [];
   const shipped: ShipResult[] = [];
   for (const [chain, firstSequence] of chainsWithNewEvents(records)) {
@@ -31,6 +36,15 @@ export async function shipStreamBatch(shipper: AuditShipper, records: readonly D
     } catch (error) {
       logger.error('audit shipping failed; the stream will redeliver', { chain, error: error as Error });
       failures.push({ itemIdentifier: firstSequence });
+      continue;
+    }
+    // Sinks are best effort: a failing one keeps its own mark and never fails the batch.
+    try {
+      for (const result of (await forwarder?.forward(chain)) ?? []) {
+        if (result.error) logger.warn('audit sink delivery failed; it will be retried', { chain, sink: result.sink, error: result.error });
+      }
+    } catch (error) {
+      logger.warn('audit sinks could not be read; forwarding retried on the next events', { chain, error: error as Error });
     }
   }
   return { batchItemFailures: failures, shipped };

@@ -7,7 +7,11 @@ import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { KmsDigestSigner } from '../adapters/kms/digest-signer';
 import { S3AuditArchive } from '../adapters/s3/audit-archive';
 import { loadConfig } from '../config';
+import { AuditForwarder } from '../core/audit-forwarder';
 import { AuditShipper } from '../core/audit-shipper';
+import { DynamoAuditSinkStore } from '../adapters/dynamodb/audit-sink-store';
+import { NetworkSinkDelivery } from '../adapters/sinks/delivery';
+import { systemClock } from '../ports/clock';
 import { shipStreamBatch } from './audit-shipper-core';
 
 // Composition root of the shipper: DynamoDB Streams (audit event inserts) → S3 archive.
@@ -16,12 +20,21 @@ if (!config.auditBucket || !config.auditSigningKeyId) {
   throw new Error('Invalid Coffer configuration: the shipper needs COFFER_AUDIT_BUCKET and COFFER_AUDIT_SIGNING_KEY_ID');
 }
 const endpoint = config.endpoint ? { endpoint: config.endpoint } : {};
-const trail = new DynamoAuditLog(countCalls(createDocumentClient({ region: config.region, ...endpoint, maxAttempts: 3 }), 'dynamodb'), config.table);
+const db = countCalls(createDocumentClient({ region: config.region, ...endpoint, maxAttempts: 3 }), 'dynamodb');
+const trail = new DynamoAuditLog(db, config.table);
 const s3 = countCalls(new S3Client({ region: config.region, ...endpoint, forcePathStyle: Boolean(config.endpoint), maxAttempts: 3 }), 's3');
 const kms = countCalls(new KMSClient({ region: config.region, ...endpoint, maxAttempts: 3 }), 'kms');
-export const shipper = new AuditShipper(trail, new S3AuditArchive(s3, config.auditBucket), new KmsDigestSigner(kms, config.auditSigningKeyId));
+const signer = new KmsDigestSigner(kms, config.auditSigningKeyId);
+export const shipper = new AuditShipper(trail, new S3AuditArchive(s3, config.auditBucket), signer);
+export const forwarder = new AuditForwarder(
+  trail,
+  new DynamoAuditSinkStore(db, config.table, trail),
+  new NetworkSinkDelivery({ allowLoopback: config.allowLoopbackSinks }),
+  signer,
+  systemClock,
+);
 
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  const { batchItemFailures } = await shipStreamBatch(shipper, event.Records);
+  const { batchItemFailures } = await shipStreamBatch(shipper, event.Records, forwarder);
   return { batchItemFailures };
 };

@@ -1,5 +1,7 @@
 import { createAwsClients } from '../adapters/aws-clients';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
+import { DynamoAuditSinkStore } from '../adapters/dynamodb/audit-sink-store';
+import { systemClock } from '../ports/clock';
 import { loadConfig } from '../config';
 import { AuditTrail } from '../core/audit-trail';
 import { api } from '../http/api';
@@ -10,4 +12,11 @@ const config = loadConfig();
 const aws = createAwsClients(config);
 export const auditLog = new DynamoAuditLog(aws.dynamo, config.table);
 
-export const handler = api(auditRoutes(new AuditTrail(auditLog)), { auditLog, region: config.region });
+const trail = new AuditTrail({
+  reader: auditLog,
+  sinks: new DynamoAuditSinkStore(aws.dynamo, config.table, auditLog),
+  clock: systemClock,
+  allowLoopbackSinks: config.allowLoopbackSinks,
+});
+
+export const handler = api(auditRoutes(trail), { auditLog, region: config.region });

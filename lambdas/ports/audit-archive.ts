@@ -1,5 +1,7 @@
 import type { AuditEvent, ChainHead } from '../core/audit';
 import type { ArchiveBatch, ArchivedObject, BatchDigest } from '../core/audit-archive';
+import type { AuditSink, SinkBatch, SinkTarget } from '../core/audit-sinks';
+import type { PendingAudit } from './audit-log';
 
 /** The long-term, write-once store of audit batches (S3 with Object Lock). */
 export interface AuditArchive {
@@ -21,4 +23,19 @@ export interface ShippingSource {
   shipped(chain: string): Promise<ChainHead>;
   /** Moves the mark from `from` to `to`; fails if another shipper moved it first. */
   markShipped(chain: string, from: ChainHead, to: ChainHead): Promise<void>;
+}
+
+/** Tenants' event sinks: their configuration and how far each has received its chain. */
+export interface AuditSinkStore {
+  list(tenantId: string): Promise<AuditSink[]>;
+  put(sink: Omit<AuditSink, 'status'>, audit?: PendingAudit): Promise<AuditSink>;
+  /** Throws NotFoundError when there is no such sink. */
+  delete(tenantId: string, name: string, audit?: PendingAudit): Promise<void>;
+  recordDelivery(tenantId: string, name: string, deliveredSeq: number, at: string): Promise<void>;
+  recordFailure(tenantId: string, name: string, error: string, at: string): Promise<void>;
+}
+
+/** Sends one batch to a sink's target; throws when the target did not take it. */
+export interface SinkDelivery {
+  deliver(target: SinkTarget, batch: SinkBatch): Promise<void>;
 }

@@ -107,8 +107,9 @@ export class VaultFunctions extends Construct {
     table.grantReadData(this.auditShipper.role);
     this.auditShipper.role.addToPrincipalPolicy(
       new PolicyStatement({
-        sid: 'MoveShippedMark',
-        actions: ['dynamodb:PutItem'],
+        // Its shipped mark and each sink's delivery status, in audit partitions only.
+        sid: 'RecordShippingProgress',
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [table.tableArn],
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#AUDIT', PLATFORM_AUDIT_PARTITION] } },
       }),

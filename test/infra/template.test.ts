@@ -209,6 +209,17 @@ describe('least privilege', () => {
     });
   });
 
+  it('lets the shipper write only in audit partitions (its marks), never tenant metadata or secrets', () => {
+    const writes = statementsOf('Coffer audit shipper (table stream to S3)').filter((s) =>
+      [s.Action].flat().some((a: string) => ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'].includes(a)),
+    );
+    expect(writes).toHaveLength(1);
+    expect(writes[0]).toMatchObject({
+      Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#AUDIT', 'PLATFORM#AUDIT'] } },
+    });
+  });
+
   it('lets only the shipper sign audit batches, and only with the audit key', () => {
     const auditKeyId = logicalIdOf('AWS::KMS::Key', (p) => p.Description === 'Coffer audit batch signing key');
     const signers = ofType('AWS::IAM::Policy').filter(([, p]) =>
@@ -341,6 +352,9 @@ describe('API', () => {
     ['POST /v1/restore/{path+}', 'CUSTOM', 'Coffer secrets API'],
     ['GET /v1/audit', 'CUSTOM', 'Coffer audit trail query and export'],
     ['GET /v1/audit/export', 'CUSTOM', 'Coffer audit trail query and export'],
+    ['GET /v1/audit/sinks', 'CUSTOM', 'Coffer audit trail query and export'],
+    ['PUT /v1/audit/sinks/{name}', 'CUSTOM', 'Coffer audit trail query and export'],
+    ['DELETE /v1/audit/sinks/{name}', 'CUSTOM', 'Coffer audit trail query and export'],
   ];
 
   it('serves exactly the specified routes', () => {

@@ -16,6 +16,7 @@ export const keys = {
   auditChain: (chain: string) => (chain === 'platform' ? 'PLATFORM#AUDIT' : `T#${chain}#AUDIT`),
   auditShippedSk: 'SHIPPED',
   auditEventSk: (seq: number) => `E#${String(seq).padStart(12, '0')}`,
+  sinkSk: (name: string) => `SINK#${name}`,
   /** The chain an audit item belongs to, from its partition key; undefined for other items. */
   chainOfAuditPk: (pk: string): string | undefined =>
     pk === 'PLATFORM#AUDIT' ? 'platform' : /^T#(ten_[a-z2-7]{20})#AUDIT$/.exec(pk)?.[1],

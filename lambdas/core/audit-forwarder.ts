@@ -1,0 +1,74 @@
+import { PLATFORM_CHAIN } from './audit';
+import { signedMessage, unsignedDigest, type BatchDigest } from './audit-archive';
+import type { AuditSinkStore, DigestSigner, ShippingSource, SinkDelivery } from '../ports/audit-archive';
+import type { Clock } from '../ports/clock';
+
+export interface ForwardResult {
+  readonly sink: string;
+  readonly delivered: number;
+  readonly error?: string;
+}
+
+const ATTEMPTS = 3;
+
+/**
+ * Forwards a tenant's events to each of its sinks from that sink's own mark, in batches,
+ * with retries. A sink that still fails keeps its mark and its error, and gets the backlog
+ * on a later run; nothing here can fail the primary record or a request.
+ */
+export class AuditForwarder {
+  constructor(
+    private readonly source: ShippingSource,
+    private readonly sinks: AuditSinkStore,
+    private readonly delivery: SinkDelivery,
+    private readonly signer: DigestSigner,
+    private readonly clock: Clock,
+    private readonly options: { batchSize?: number; backoffMs?: number } = {},
+  ) {}
+
+  async forward(chain: string): Promise<ForwardResult[]> {
+    if (chain === PLATFORM_CHAIN) return [];
+    const results: ForwardResult[] = [];
+    for (const sink of await this.sinks.list(chain)) {
+      let delivered = 0;
+      let mark = sink.status.deliveredSeq;
+      try {
+        for (;;) {
+          const events = await this.source.after(chain, mark, this.options.batchSize ?? 200);
+          if (events.length === 0) break;
+          const digest = await this.sign(unsignedDigest({ chain, day: '', events }));
+          await this.withRetries(() => this.delivery.deliver(sink.target, { chain, events, digest }));
+          mark = events.at(-1)!.seq;
+          delivered += events.length;
+          await this.sinks.recordDelivery(chain, sink.name, mark, this.now());
+        }
+        results.push({ sink: sink.name, delivered });
+      } catch (error) {
+        const message = (error as Error).message.slice(0, 300);
+        await this.sinks.recordFailure(chain, sink.name, message, this.now()).catch(() => undefined);
+        results.push({ sink: sink.name, delivered, error: message });
+      }
+    }
+    return results;
+  }
+
+  private async withRetries(send: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send();
+      } catch (error) {
+        if (attempt >= ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, (this.options.backoffMs ?? 200) * 4 ** (attempt - 1)));
+      }
+    }
+  }
+
+  private async sign(digest: Omit<BatchDigest, 'keyId' | 'algorithm' | 'signature'>): Promise<BatchDigest> {
+    const { signature, keyId, algorithm } = await this.signer.sign(signedMessage(digest.digest));
+    return { ...digest, keyId, algorithm, signature: Buffer.from(signature).toString('base64') };
+  }
+
+  private now(): string {
+    return new Date(this.clock.now()).toISOString();
+  }
+}

@@ -1,0 +1,101 @@
+import { isIP } from 'node:net';
+import type { AuditEvent } from './audit';
+import type { BatchDigest } from './audit-archive';
+import { InvalidRequestError } from './errors';
+
+// Optional forwarding of a tenant's audit events to its own webhook or syslog collector.
+// Best effort by design: only the primary record (DynamoDB, then S3) is fail-closed. Each
+// sink keeps its own delivery mark, so a collector that is down gets the backlog later.
+
+export const SINK_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export const MAX_SINKS_PER_TENANT = 5;
+
+export type SinkTarget =
+  | { readonly type: 'webhook'; readonly url: string }
+  | { readonly type: 'syslog'; readonly host: string; readonly port: number };
+
+export interface SinkStatus {
+  /** Last seq delivered (0: nothing yet). */
+  readonly deliveredSeq: number;
+  readonly lastDeliveryAt?: string;
+  readonly lastError?: string;
+  readonly lastErrorAt?: string;
+  readonly consecutiveFailures: number;
+}
+
+export interface AuditSink {
+  readonly tenantId: string;
+  readonly name: string;
+  readonly target: SinkTarget;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly status: SinkStatus;
+}
+
+/**
+ * A sink must point outside Coffer's own network: https only (http and loopback only when the
+ * deployment allows it, for local collectors), and no literal private, link-local or metadata
+ * address. Names are resolved at delivery; DNS that rebinds to a private address is the
+ * delivery adapter's to refuse.
+ */
+export function validateSinkTarget(target: SinkTarget, options: { allowLoopback: boolean }): SinkTarget {
+  if (target.type === 'webhook') {
+    let url: URL;
+    try {
+      url = new URL(target.url);
+    } catch {
+      throw invalid('url', 'not a URL');
+    }
+    const loopback = isLoopback(url.hostname);
+    if (url.protocol !== 'https:' && !(options.allowLoopback && loopback && url.protocol === 'http:')) throw invalid('url', 'must use https');
+    if (url.username || url.password) throw invalid('url', 'must not carry credentials');
+    if (!checkHost(url.hostname, options)) throw invalid('url', 'must not point at a private, link-local or loopback address');
+    return { type: 'webhook', url: url.toString() };
+  }
+  if (!checkHost(target.host, options)) throw invalid('host', 'must not be a private, link-local or loopback address');
+  return target;
+}
+
+function invalid(field: string, message: string): InvalidRequestError {
+  return new InvalidRequestError(`Invalid body.target.${field}: ${message}.`, [{ field: `body.target.${field}`, message }]);
+}
+
+/** For delivery: may a resolved address be connected to? */
+export function isAllowedAddress(address: string, options: { allowLoopback: boolean }): boolean {
+  return isIP(address.replace(/^\[|\]$/g, '')) !== 0 && checkHost(address, options);
+}
+
+function checkHost(rawHost: string, options: { allowLoopback: boolean }): boolean {
+  const host = rawHost.replace(/^\[|\]$/g, '').toLowerCase();
+  if (isLoopback(host)) return options.allowLoopback;
+  if (host === 'metadata.google.internal' || host.endsWith('.internal') || host.endsWith('.local')) return false;
+  const family = isIP(host);
+  if (family === 4) return !isPrivateV4(host);
+  if (family === 6) return !/^(fc|fd|fe8|fe9|fea|feb)/.test(host) && host !== '::';
+  return /^[a-z0-9.-]+$/.test(host) && host.includes('.');
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
+function isPrivateV4(ip: string): boolean {
+  const [a, b] = ip.split('.').map(Number) as [number, number];
+  return a === 10 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+}
+
+/** A batch as a sink receives it: the events and the signed digest that covers them. */
+export interface SinkBatch {
+  readonly chain: string;
+  readonly events: readonly AuditEvent[];
+  readonly digest: BatchDigest;
+}
+
+/** RFC 5424 line for one event: the event JSON as the message, the action as MSGID. */
+export function syslogLine(event: AuditEvent, hostname = 'coffer'): string {
+  // facility 13 (log audit), severity 4 (warning) for denials, 6 (informational) otherwise.
+  const severity = event.outcome === 'success' ? 6 : 4;
+  const pri = 13 * 8 + severity;
+  return `<${pri}>1 ${event.time} ${hostname} coffer - ${event.action} - ${JSON.stringify(event)}`;
+}
