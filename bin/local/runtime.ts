@@ -51,6 +51,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       COFFER_AUDIENCE: 'coffer',
       COFFER_AUDIT_BUCKET: resources.auditBucket,
       COFFER_AUDIT_SIGNING_KEY_ID: resources.auditSigningKeyAlias,
+      // Local collectors (a webhook or syslog on this machine) are allowed here only.
+      COFFER_ALLOW_LOOPBACK_SINKS: 'true',
       POWERTOOLS_SERVICE_NAME: 'coffer',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       // The issuer names where tokens come from; fixed before the port is known when port=0.
@@ -92,7 +94,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       endpoint: awsEndpoint,
       region: LOCAL_REGIONS[0],
       table: resources.table,
-      handler: (records) => shipperCore.shipStreamBatch(auditShipper.shipper, records),
+      handler: (records) => shipperCore.shipStreamBatch(auditShipper.shipper, records, auditShipper.forwarder),
       ...(options.shipIntervalMs === undefined ? {} : { intervalMs: options.shipIntervalMs }),
     });
 
