@@ -10,7 +10,7 @@ import { awsCallCounts, resetAwsCallCounts } from '../lambdas/adapters/call-coun
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 50);
 
-const runtime = await startLocalRuntime({ port: 0, logLevel: 'SILENT' });
+const runtime = await startLocalRuntime({ port: 0, logLevel: 'SILENT', shipIntervalMs: 3_600_000 });
 try {
   const api = clientFor(runtime);
   const { tenantId, token } = await api.onboard('bench');
