@@ -1,3 +1,4 @@
+import { verifyChain, type AuditEvent } from '../lambdas/core/audit';
 import { readFile } from 'node:fs/promises';
 
 // `npm run demo`: the README walk-through, run against `npm start` (reads .coffer/local.json).
@@ -88,5 +89,11 @@ const back = await call('read latest', 'GET', '/v1/secrets/prod/db/password', { 
 expectStatus(back, 200);
 back.record(`password=${back.body.data.password}`);
 
+const trail = await call('audit trail', 'GET', '/v1/audit?limit=1000', { token });
+expectStatus(trail, 200);
+const events = trail.body.items as AuditEvent[];
+const intact = verifyChain(tenant.body.tenantId, events).problems.length === 0;
+trail.record(`${events.length} events, ${events.filter((e) => e.outcome !== 'success').length} refused; hash chain ${intact ? 'intact' : 'BROKEN'}`);
+
 console.table(rows);
-console.log('Walk-through complete.');
+console.log('Walk-through complete. Archived audit batches: npm run audit -- verify --chain ' + tenant.body.tenantId);
