@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 // minified), its size and cold import time, as ratios against a baseline bundle holding
 // nothing but a DynamoDB GetItem handler, built and measured in the same run.
 const OUT = resolve('.bench/bundles');
-const HANDLERS = ['authorizer', 'token', 'secrets', 'tenants', 'health'];
+const HANDLERS = ['authorizer', 'token', 'secrets', 'tenants', 'health', 'audit', 'audit-shipper'];
 const IMPORT_RUNS = Number(process.env.BENCH_IMPORT_RUNS ?? 5);
 
 await rm(OUT, { recursive: true, force: true });
@@ -49,6 +49,8 @@ const env = {
   COFFER_REGIONS: 'eu-west-1,eu-central-1',
   COFFER_TABLE_NAME: 'coffer-bench',
   COFFER_SIGNING_KEY_ID: 'alias/coffer/token-signing',
+  COFFER_AUDIT_BUCKET: 'coffer-audit-bench',
+  COFFER_AUDIT_SIGNING_KEY_ID: 'alias/coffer/audit-signing',
   COFFER_ISSUER: 'https://coffer.example',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
