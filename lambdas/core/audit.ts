@@ -78,6 +78,12 @@ export function actorOf(principal: Principal | undefined): AuditActor {
   return { type: principal.type, id: principal.id, authMethod: 'client_credentials' };
 }
 
+/** A resource or user agent as recorded: control characters dropped, at most 512 characters. */
+export function printable(text: string): string {
+  // biome-ignore lint: stripping control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, 512);
+}
+
 export function chainOf(tenantId: string | null): string {
   return tenantId ?? PLATFORM_CHAIN;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AuditEvent } from '../core/audit';
+import { toJsonLines } from '../core/audit-archive';
 import type { AuditTrail } from '../core/audit-trail';
 import { SINK_NAME } from '../core/audit-sinks';
 import { pageQuery, route } from '../http/api';
@@ -87,15 +87,11 @@ export function auditRoutes(trail: AuditTrail) {
         const page = await trail.query(principal, { ...input.query, limit: EXPORT_PAGE_EVENTS });
         return {
           status: 200,
+          // Every chain field included, so an export can be verified offline.
           body: toJsonLines(page.items),
           headers: { 'Content-Type': 'application/x-ndjson', ...(page.cursor ? { 'X-Next-Cursor': page.cursor } : {}) },
         };
       },
     }),
   ];
-}
-
-/** One event per line, every chain field included, so an export can be verified offline. */
-export function toJsonLines(events: readonly AuditEvent[]): string {
-  return events.map((event) => `${JSON.stringify(event)}\n`).join('');
 }

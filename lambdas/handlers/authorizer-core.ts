@@ -1,5 +1,5 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { actorOf, chainOf, outcomeOf } from '../core/audit';
+import { actorOf, chainOf, outcomeOf, printable } from '../core/audit';
 import { CofferError } from '../core/errors';
 import type { Principal } from '../core/principal';
 import { toAuthorizerContext } from '../http/principal-context';
@@ -59,11 +59,11 @@ async function recordRefusal(event: APIGatewayRequestAuthorizerEvent, audit: { l
       actor: actorOf(undefined),
       action: 'auth.verify',
       // The raw path, capped: the route template alone would hide what was probed.
-      resource: (event.path ?? '').replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, 512) || null,
+      resource: printable(event.path ?? '') || null,
       outcome: outcomeOf(status),
       status,
       sourceIp: event.requestContext?.identity?.sourceIp ?? 'unknown',
-      userAgent: (headerValue(event, 'user-agent') ?? 'unknown').slice(0, 512),
+      userAgent: printable(headerValue(event, 'user-agent') ?? 'unknown'),
       // The 401 API Gateway sends carries $context.requestId as its correlation id.
       correlationId: event.requestContext?.requestId ?? 'unknown',
       region: audit.region,

@@ -3,16 +3,14 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
 import {
+  CofferError,
+  DependencyUnavailableError,
   InvalidRequestError,
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
   UnauthenticatedError,
   UnsupportedMediaTypeError,
-} from '../core/errors';
-import {
-  CofferError,
-  DependencyUnavailableError,
 } from '../core/errors';
 import type { Principal } from '../core/principal';
 import { correlationId, type CofferContext } from '../middleware/correlation-id';
@@ -97,9 +95,9 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     .use(correlationId())
     .handler(async (event, context) => {
       const matched = byResource.get(event.resource)?.get(event.httpMethod);
-      if (matched?.audit === false) return respond(await serve(matched, event, context, undefined));
-
       const principal = matched?.authenticated ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
+      if (matched?.audit === false) return respond(await serve(matched, event, context, principal, undefined));
+
       const audit = new RequestAudit(
         {
           action: matched?.audit ? matched.audit.action : 'request.unrouted',
@@ -117,7 +115,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
       let response: APIGatewayProxyResult;
       let errorCode: string | undefined;
       try {
-        response = respond(await serve(matched, event, context, audit));
+        response = respond(await serve(matched, event, context, principal, audit));
       } catch (error) {
         response = problemResponse(error, context.correlationId);
         errorCode = error instanceof CofferError ? error.code : 'unexpected';
@@ -136,14 +134,19 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
       return response;
     });
 
-  async function serve(matched: AnyRoute | undefined, event: APIGatewayProxyEvent, context: CofferContext, audit: RequestAudit | undefined) {
+  async function serve(
+    matched: AnyRoute | undefined,
+    event: APIGatewayProxyEvent,
+    context: CofferContext,
+    principal: Principal | undefined,
+    audit: RequestAudit | undefined,
+  ) {
     if (!matched) {
       const methods = byResource.get(event.resource);
       if (!methods) throw new NotFoundError(`No route for ${event.path}.`);
       const allowed = [...methods.keys()];
       throw new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${allowed.join(', ')}.`, allowed);
     }
-    const principal = matched.authenticated ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
     if (matched.authenticated && !principal) throw new UnauthenticatedError();
 
     const input = parseInput(matched, event);

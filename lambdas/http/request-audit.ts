@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { actorOf, chainOf, outcomeOf, type AuditActor, type AuditDraft, type AuditEvent } from '../core/audit';
+import { actorOf, chainOf, outcomeOf, printable, type AuditActor, type AuditDraft, type AuditEvent } from '../core/audit';
 import type { Principal } from '../core/principal';
 import type { MutationAudit, PendingAudit } from '../ports/audit-log';
 
@@ -13,8 +13,6 @@ export interface RequestFacts {
 }
 
 type Details = Record<string, string | number | boolean>;
-
-const MAX_RESOURCE_LENGTH = 512;
 
 /**
  * The audit event of one request, filled in as the request goes: who (once verified), on
@@ -42,8 +40,7 @@ export class RequestAudit implements MutationAudit {
 
   /** What the request acted on; control characters are dropped and the length capped. */
   about(resource: string): void {
-    // biome-ignore lint: stripping control characters is the point
-    this.resource = resource.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, MAX_RESOURCE_LENGTH);
+    this.resource = printable(resource);
   }
 
   note(details: Details): void {
@@ -72,7 +69,7 @@ export class RequestAudit implements MutationAudit {
       outcome: outcomeOf(status),
       status,
       sourceIp: this.facts.sourceIp,
-      userAgent: this.facts.userAgent.slice(0, MAX_RESOURCE_LENGTH),
+      userAgent: printable(this.facts.userAgent),
       correlationId: this.facts.correlationId,
       region: this.facts.region,
       details: errorCode === undefined ? { ...this.details } : { ...this.details, error: errorCode },

@@ -1,4 +1,4 @@
-import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -103,6 +103,34 @@ describe('shipping to S3', () => {
     const first = objects[0]!.key;
     expect((versions.Versions ?? []).filter((v) => v.Key === first)).toHaveLength(2);
     expect(report.lastSeq).toBe((await trail.head(tenant.tenantId)).seq);
+  });
+
+  it('continues a chain whose events expired (TTL) from its shipped mark, not from seq 1', async () => {
+    const tenant = await tenantWithActivity('idle', 1);
+    const shipper = new AuditShipper(trail, archive, signer);
+    const first = await shipper.shipChain(tenant.tenantId);
+    // The 90-day TTL removes every event item; the shipped mark stays.
+    const raw = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials });
+    const { Items } = await raw.send(
+      new QueryCommand({
+        TableName: runtime.resources.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)',
+        ExpressionAttributeValues: { ':pk': { S: `T#${tenant.tenantId}#AUDIT` }, ':e': { S: 'E#' } },
+      }),
+    );
+    for (const item of Items ?? []) await raw.send(new DeleteItemCommand({ TableName: runtime.resources.table, Key: { pk: item.pk!, sk: item.sk! } }));
+    raw.destroy();
+
+    // A new container (no cached tail) records the next request.
+    const fresh = new DynamoAuditLog(DynamoDBDocumentClient.from(new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials })), runtime.resources.table);
+    expect(await fresh.head(tenant.tenantId)).toEqual(await trail.shipped(tenant.tenantId));
+    // …and the secrets function forgets its cached tail, as a cold container would.
+    const { auditLog } = await import('../../lambdas/handlers/secrets');
+    (auditLog as unknown as { heads: Map<string, unknown> }).heads.clear();
+    await api.request('GET', '/v1/secrets/app/key', { token: tenant.token });
+    expect((await trail.head(tenant.tenantId)).seq).toBe(first.shippedTo + 1);
+    await shipper.shipChain(tenant.tenantId);
+    expect((await verifyArchive(tenant.tenantId, await archive.readChain(tenant.tenantId), verifySignature)).problems).toEqual([]);
   });
 
   it('refuses to archive a chain that was tampered with in DynamoDB', async () => {

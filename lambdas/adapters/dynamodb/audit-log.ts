@@ -52,7 +52,7 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
     pending.recorded(await this.commit(items, pending.draft));
   }
 
-  /** The chain's last event (seq and hash), read consistently. */
+  /** The chain's last event (seq and hash), read consistently; EMPTY_CHAIN for a new chain. */
   async head(chain: string): Promise<ChainHead> {
     const { Items } = await dynamo(() =>
       this.db.send(
@@ -69,7 +69,10 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
       ),
     );
     const last = Items?.[0];
-    return last ? { seq: last.seq as number, hash: last.hash as string } : EMPTY_CHAIN;
+    if (last) return { seq: last.seq as number, hash: last.hash as string };
+    // A chain idle past the events' TTL continues from its shipped mark, which never
+    // expires: restarting at seq 1 would fork it from its archive.
+    return this.shipped(chain);
   }
 
   /** How far the shipper has archived this chain. */
