@@ -11,8 +11,8 @@ import type { DynamoDBRecord } from 'aws-lambda';
 export type StreamBatchHandler = (records: DynamoDBRecord[]) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
 
 export interface StreamPoller {
-  /** Resolves once every record seen so far has been handled without failure. */
-  drain(): Promise<void>;
+  /** Resolves once every record seen so far has been handled without failure (or throws after `maxPolls`). */
+  drain(options?: { maxPolls?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -81,8 +81,8 @@ export async function startStreamPoller(options: {
   }, interval);
 
   return {
-    async drain() {
-      for (let i = 0; i < 200; i++) {
+    async drain({ maxPolls = 200 } = {}) {
+      for (let i = 0; i < maxPolls; i++) {
         idle = false;
         await (current = current.then(() => poll()));
         if (idle && redeliver.length === 0) return;

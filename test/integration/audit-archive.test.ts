@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditLog } from '../../lambdas/adapters/dynamodb/audit-log';
 import { KmsDigestSigner } from '../../lambdas/adapters/kms/digest-signer';
@@ -74,6 +75,25 @@ describe('shipping to S3', () => {
     const fromApi: AuditEvent[] = (await api.request('GET', '/v1/audit?limit=1000', { token: tenant.token })).body.items;
     expect(report.lastSeq).toBeGreaterThanOrEqual(fromApi.length);
     expect(objects.flatMap((o) => o.events).map((e) => e.id)).toEqual(expect.arrayContaining(fromApi.map((e) => e.id)));
+  });
+
+  it('keeps serving while S3 is down (DynamoDB holds the record), and archives everything once S3 is back', async () => {
+    const tenant = await tenantWithActivity('s3-outage', 1);
+    const s3Down = mockClient(S3Client);
+    s3Down.onAnyCommand().rejects(Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $fault: 'server' }));
+    try {
+      // Requests never touch S3: the fail-closed record is the DynamoDB event.
+      expect((await api.request('GET', '/v1/secrets/app/key', { token: tenant.token })).status).toBe(200);
+      // The shipper's batch fails and is left for redelivery; nothing is marked shipped.
+      await expect(runtime.auditShipping.drain({ maxPolls: 3 })).rejects.toThrow('did not drain');
+      expect((await trail.shipped(tenant.tenantId)).seq).toBe(0);
+    } finally {
+      s3Down.restore();
+    }
+    await runtime.auditShipping.drain();
+    const report = await verifyArchive(tenant.tenantId, await archive.readChain(tenant.tenantId), verifySignature);
+    expect(report.problems).toEqual([]);
+    expect(report.lastSeq).toBe((await trail.head(tenant.tenantId)).seq);
   });
 
   it('loses nothing and duplicates nothing visible when the shipper crashes mid-batch', async () => {

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain, type AuditEvent } from '../../lambdas/core/audit';
+import { clientWithRoles } from '../support/probe';
 import { startTestRuntime, type Client } from '../support/runtime';
 
 let runtime: Awaited<ReturnType<typeof startTestRuntime>>;
@@ -286,6 +287,20 @@ describe('who may read the trail', () => {
     expect(bad.status).toBe(400);
     const inverted = await api.request('GET', '/v1/audit?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', { token: tenant.token });
     expect(inverted.status).toBe(400);
+  });
+
+  it('refuses Contributors and Viewers (403), and records their attempts', async () => {
+    for (const role of ['contributor', 'viewer'] as const) {
+      const token = await clientWithRoles(runtime, api, tenant.tenantId, [role]);
+      for (const path of ['/v1/audit', '/v1/audit/export', '/v1/audit/sinks']) {
+        const response = await api.request('GET', path, { token });
+        expect(`${role} ${path} → ${response.status}`).toBe(`${role} ${path} → 403`);
+      }
+      const put = await api.request('PUT', '/v1/audit/sinks/mine', { token, body: { target: { type: 'webhook', url: 'https://example.com/hook' } } });
+      expect(put.status).toBe(403);
+    }
+    const refused = (await trail(tenant.token, 'outcome=denied')).filter((e) => e.action.startsWith('audit.'));
+    expect(refused.length).toBeGreaterThanOrEqual(8);
   });
 
   it('filters by action, outcome, path and time, and exports JSON Lines', async () => {

@@ -2,15 +2,12 @@ import { CreateKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-k
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../lambdas/adapters/dynamodb/client';
-import { DynamoTenantRepository } from '../../lambdas/adapters/dynamodb/tenant-repository';
 import { KmsTokenSigner } from '../../lambdas/adapters/kms/token-signer';
-import { hashSecret, newClientSecret } from '../../lambdas/core/credentials';
 import { newClientId } from '../../lambdas/core/ids';
 import type { Principal, Role } from '../../lambdas/core/principal';
 import { TokenIssuer } from '../../lambdas/core/tokens';
 import type { TokenSigner } from '../../lambdas/ports/key-service';
-import { expectProblem, listAll, rawDynamo, rawKms, tableImage, tenantRows } from '../support/probe';
+import { clientWithRoles, expectProblem, listAll, rawDynamo, rawKms, tableImage, tenantRows } from '../support/probe';
 import { startTestRuntime, type Client } from '../support/runtime';
 
 // Who may do what: tokens that must be refused, and tenants that must not see each other.
@@ -352,21 +349,9 @@ describe('roles inside a tenant', () => {
   let contributor: string;
 
   /** A real API client with these roles, stored through the real repository, logged in at /v1/token. */
-  async function clientWithRoles(tenantId: string, roles: Role[]): Promise<string> {
-    const doc = createDocumentClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-    const clientSecret = newClientSecret();
-    const clientId = newClientId(tenantId);
-    await new DynamoTenantRepository(doc, runtime.resources.table).put(
-      { scope: tenantId, clientId, name: roles.join('+'), secretHash: await hashSecret(clientSecret), roles, status: 'active', createdAt: new Date().toISOString(), createdBy: 'test' },
-      true,
-    );
-    doc.destroy();
-    return api.token(clientId, clientSecret);
-  }
-
   beforeAll(async () => {
-    viewer = await clientWithRoles(a.tenantId, ['viewer']);
-    contributor = await clientWithRoles(a.tenantId, ['contributor']);
+    viewer = await clientWithRoles(runtime, api, a.tenantId, ['viewer']);
+    contributor = await clientWithRoles(runtime, api, a.tenantId, ['contributor']);
     await api.request('PUT', '/v1/secrets/roles/existing', { token: a.token, body: { data: { v: 1 } } });
     await api.request('PUT', '/v1/secrets/roles/deleted', { token: a.token, body: { data: { v: 1 } } });
     await api.request('DELETE', '/v1/secrets/roles/deleted', { token: a.token });

@@ -3,7 +3,12 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { request as httpRequest } from 'node:http';
 import { expect } from 'vitest';
 import type { LocalRuntime } from '../../bin/local/runtime';
-import type { Response } from './runtime';
+import { createDocumentClient } from '../../lambdas/adapters/dynamodb/client';
+import { DynamoTenantRepository } from '../../lambdas/adapters/dynamodb/tenant-repository';
+import { hashSecret, newClientSecret } from '../../lambdas/core/credentials';
+import { newClientId } from '../../lambdas/core/ids';
+import type { Role } from '../../lambdas/core/principal';
+import type { Client, Response } from './runtime';
 
 // Helpers for tests that look behind the API: raw table rows, raw HTTP, problem bodies.
 // They use the SDK against the same moto the runtime talks to, never the handlers' clients.
@@ -146,4 +151,20 @@ export async function listAll(
     cursor = page.body.nextCursor;
   } while (cursor);
   return paths;
+}
+
+/**
+ * An API client of `tenantId` with these roles, stored through the real repository (the
+ * API to create clients arrives with "Identity and access"), and its access token.
+ */
+export async function clientWithRoles(runtime: LocalRuntime, api: Client, tenantId: string, roles: Role[]): Promise<string> {
+  const doc = createDocumentClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials });
+  const clientSecret = newClientSecret();
+  const clientId = newClientId(tenantId);
+  await new DynamoTenantRepository(doc, runtime.resources.table).put(
+    { scope: tenantId, clientId, name: roles.join('+'), secretHash: await hashSecret(clientSecret), roles, status: 'active', createdAt: new Date().toISOString(), createdBy: 'test' },
+    true,
+  );
+  doc.destroy();
+  return api.token(clientId, clientSecret);
 }
