@@ -3,16 +3,20 @@
 //
 //   query  [--from T] [--to T] [--principal ID] [--path PREFIX] [--action A] [--outcome O] [--limit N]
 //   export [same filters] [--out FILE]        JSON Lines, every page, progress on stderr
-//   verify [--chain TENANT_ID|platform]        the archived chain in S3: digests, signatures, links
+//   verify [--chain TENANT_ID|platform]        the archived chain in S3: digests, signatures, links,
+//                                              and its end against the shipper's mark in the table
 //
 // query/export call the API with COFFER_TOKEN, or a token for COFFER_CLIENT_ID and
 // COFFER_CLIENT_SECRET, against COFFER_ENDPOINT; all default to `.coffer/local.json`
 // (the local platform admin). verify reads the bucket and checks signatures with KMS
-// (COFFER_AUDIT_BUCKET, COFFER_AUDIT_SIGNING_KEY_ID or the local ones, AWS credentials).
+// (COFFER_AUDIT_BUCKET, COFFER_AUDIT_SIGNING_KEY_ID, COFFER_TABLE_NAME or the local ones,
+// AWS credentials).
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DynamoAuditLog } from '../lambdas/adapters/dynamodb/audit-log';
+import { createDocumentClient } from '../lambdas/adapters/dynamodb/client';
 import { KmsDigestSigner } from '../lambdas/adapters/kms/digest-signer';
 import { S3AuditArchive } from '../lambdas/adapters/s3/audit-archive';
 import { PLATFORM_CHAIN, type AuditEvent } from '../lambdas/core/audit';
@@ -24,6 +28,7 @@ interface LocalState {
   aws: { endpoint: string; region: string };
   auditBucket?: string;
   auditSigningKey?: string;
+  table?: string;
 }
 
 const FILTERS = ['from', 'to', 'principal', 'path', 'action', 'outcome'] as const;
@@ -140,11 +145,20 @@ async function verify(chain: string, local: LocalState | undefined): Promise<num
 
   process.stderr.write(`reading s3://${bucket}/audit/${chain}/ …\n`);
   const objects = await archive.readChain(chain);
+  // The shipper's mark in the table, when we can read it, also catches a deleted tail.
+  const table = process.env.COFFER_TABLE_NAME ?? local?.table;
+  const mark = table ? await new DynamoAuditLog(createDocumentClient(aws), table).shipped(chain) : undefined;
+  if (!mark) process.stderr.write('no table given (COFFER_TABLE_NAME): a deleted tail of the archive would go unnoticed\n');
   let checked = 0;
-  const report = await verifyArchive(chain, objects, async (digest) => {
-    process.stderr.write(`\rchecking signatures ${++checked}/${objects.length}`);
-    return signer.verify(signedMessage(digest.digest), Buffer.from(digest.signature, 'base64'), digest.keyId, digest.algorithm);
-  });
+  const report = await verifyArchive(
+    chain,
+    objects,
+    async (digest) => {
+      process.stderr.write(`\rchecking signatures ${++checked}/${objects.length}`);
+      return signer.verify(signedMessage(digest.digest), Buffer.from(digest.signature, 'base64'), digest.keyId, digest.algorithm);
+    },
+    mark,
+  );
   process.stderr.write('\n');
   console.table([
     {

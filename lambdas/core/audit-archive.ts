@@ -1,4 +1,4 @@
-import { batchDigest, verifyChain, type AuditEvent, type ChainProblem, type ChainReport } from './audit';
+import { batchDigest, verifyChain, type AuditEvent, type ChainHead, type ChainProblem, type ChainReport } from './audit';
 
 // How audit events are laid out in the archive (S3, Object Lock) and how an archived chain
 // is verified. Pure: the shipper and the `verify` tool share it.
@@ -110,9 +110,21 @@ export interface ArchiveReport extends ChainReport {
  * signature, and the events — read in object order, repeats of the same event skipped —
  * form one unbroken chain from the genesis.
  */
-export async function verifyArchive(chain: string, objects: readonly ArchivedObject[], verifySignature: VerifySignature): Promise<ArchiveReport> {
+export async function verifyArchive(
+  chain: string,
+  objects: readonly ArchivedObject[],
+  verifySignature: VerifySignature,
+  /** How far the shipper says it archived: catches a truncated tail, which links can't. */
+  shippedMark?: ChainHead,
+): Promise<ArchiveReport> {
   const problems: ChainProblem[] = [];
-  const ordered = [...objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // In seq order, by the `<first>-<last>` name: an event's day is its request's start time,
+  // so a slow request around midnight can file a later seq under the earlier day.
+  const rangeOf = (key: string) => key.slice(key.lastIndexOf('/') + 1);
+  const ordered = [...objects].sort((a, b) => {
+    const [x, y] = [rangeOf(a.key), rangeOf(b.key)];
+    return x < y ? -1 : x > y ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  });
   const seen = new Map<string, string>();
   const events: AuditEvent[] = [];
   let duplicatesSkipped = 0;
@@ -121,8 +133,8 @@ export async function verifyArchive(chain: string, objects: readonly ArchivedObj
     if (!object.digest) {
       problems.push({ kind: 'altered', seq: firstSeq, detail: `${object.key} has no signed digest` });
     } else {
-      const expected = unsignedDigest({ chain, day: '', events: object.events });
-      if (object.events.length === 0 || expected.digest !== object.digest.digest || expected.count !== object.digest.count) {
+      const expected = object.events.length === 0 ? undefined : unsignedDigest({ chain, day: '', events: object.events });
+      if (!expected || expected.digest !== object.digest.digest || expected.count !== object.digest.count) {
         problems.push({ kind: 'altered', seq: firstSeq, detail: `${object.key} does not match its digest` });
       }
       if (!(await verifySignature(object.digest))) {
@@ -140,5 +152,13 @@ export async function verifyArchive(chain: string, objects: readonly ArchivedObj
     }
   }
   const report = verifyChain(chain, events);
+  if (shippedMark && shippedMark.seq > 0) {
+    const atMark = events.find((e) => e.seq === shippedMark.seq);
+    if (!atMark) {
+      problems.push({ kind: 'missing', seq: shippedMark.seq, detail: `the archive ends at seq ${report.lastSeq ?? 0}; seq ${shippedMark.seq} was shipped` });
+    } else if (atMark.hash !== shippedMark.hash) {
+      problems.push({ kind: 'altered', seq: shippedMark.seq, detail: `seq ${shippedMark.seq} differs from the one that was shipped` });
+    }
+  }
   return { ...report, problems: [...problems, ...report.problems], objects: ordered.length, duplicatesSkipped };
 }

@@ -71,8 +71,23 @@ function checkHost(rawHost: string, options: { allowLoopback: boolean }): boolea
   if (host === 'metadata.google.internal' || host.endsWith('.internal') || host.endsWith('.local')) return false;
   const family = isIP(host);
   if (family === 4) return !isPrivateV4(host);
-  if (family === 6) return !/^(fc|fd|fe8|fe9|fea|feb)/.test(host) && host !== '::';
+  if (family === 6) {
+    // An IPv4 address in IPv6 clothing (::ffff:10.0.0.1, ::ffff:a9fe:a9fe, 64:ff9b::…) is
+    // judged as the IPv4 address it reaches.
+    const v4 = embeddedV4(host);
+    if (v4 !== undefined) return isLoopback(v4) ? options.allowLoopback : !isPrivateV4(v4);
+    return !/^(fc|fd|fe8|fe9|fea|feb)/.test(host) && host !== '::';
+  }
   return /^[a-z0-9.-]+$/.test(host) && host.includes('.');
+}
+
+function embeddedV4(v6: string): string | undefined {
+  const mapped = /^(?:::ffff:|64:ff9b::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/.exec(v6);
+  if (!mapped) return undefined;
+  if (mapped[1]) return mapped[1];
+  const hi = Number.parseInt(mapped[2]!, 16);
+  const lo = Number.parseInt(mapped[3]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 function isLoopback(host: string): boolean {

@@ -81,7 +81,8 @@ export function actorOf(principal: Principal | undefined): AuditActor {
 /** A resource or user agent as recorded: control characters dropped, at most 512 characters. */
 export function printable(text: string): string {
   // biome-ignore lint: stripping control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, 512);
+  // By code point, so the cap never splits a surrogate pair into invalid UTF-16.
+  return Array.from(text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '')).slice(0, 512).join('');
 }
 
 export function chainOf(tenantId: string | null): string {

@@ -220,6 +220,17 @@ describe('verify catches tampering in the archive', () => {
     expect(await kinds(reordered)).toContain('reordered');
   });
 
+  it('detects a deleted tail against the shipped mark (links alone cannot)', async () => {
+    const mark = await trail.shipped(chain);
+    expect(mark.seq).toBeGreaterThan(0);
+    const truncated = withEvents((events) => events.slice(0, -2));
+    expect((await verifyArchive(chain, truncated, verifySignature)).problems.map((p) => p.kind)).toEqual(['altered']); // digest only
+    const problems = (await verifyArchive(chain, truncated, verifySignature, mark)).problems;
+    expect(problems.map((p) => p.kind)).toEqual(['altered', 'missing']);
+    expect(problems[1]!.detail).toContain(`seq ${mark.seq} was shipped`);
+    expect((await verifyArchive(chain, objects, verifySignature, mark)).problems).toEqual([]);
+  });
+
   it('detects a batch whose digest was forged without the signing key', async () => {
     const forged = objects.map((o, i) => (i === 0 && o.digest ? { ...o, digest: { ...o.digest, signature: Buffer.alloc(64, 1).toString('base64') } } : o));
     expect(await kinds(forged)).toEqual(['altered']);

@@ -99,6 +99,8 @@ export class InMemoryShippingSource implements ShippingSource {
   readonly afterCalls: { chain: string; afterSeq: number; limit: number }[] = [];
   /** Make the next N markShipped calls throw (a crash after the archive write). */
   failMarkShipped = 0;
+  /** Make the one markShipped call that moves the mark to this seq throw. */
+  crashWhenMarkingTo: number | undefined;
 
   constructor(readonly log: Op[] = []) {}
 
@@ -143,8 +145,9 @@ export class InMemoryShippingSource implements ShippingSource {
   }
 
   async markShipped(chain: string, from: ChainHead, to: ChainHead): Promise<void> {
-    if (this.failMarkShipped > 0) {
-      this.failMarkShipped--;
+    if (this.failMarkShipped > 0 || this.crashWhenMarkingTo === to.seq) {
+      if (this.crashWhenMarkingTo === to.seq) this.crashWhenMarkingTo = undefined;
+      else this.failMarkShipped--;
       throw new Error('simulated crash before the mark was recorded');
     }
     const current = this.mark(chain);
@@ -246,6 +249,8 @@ const targetKey = (target: SinkTarget): string => (target.type === 'webhook' ? t
 export class ScriptedDelivery implements SinkDelivery {
   readonly attempts: { target: string; batch: SinkBatch; ok: boolean }[] = [];
   private readonly failures = new Map<string, number>();
+  /** Fails every attempt for which this returns true (e.g. a batch the collector rejects). */
+  failWhen: ((target: SinkTarget, batch: SinkBatch) => boolean) | undefined;
 
   failNext(target: SinkTarget, times = Number.POSITIVE_INFINITY): void {
     this.failures.set(targetKey(target), times);
@@ -266,8 +271,8 @@ export class ScriptedDelivery implements SinkDelivery {
   async deliver(target: SinkTarget, batch: SinkBatch): Promise<void> {
     const key = targetKey(target);
     const left = this.failures.get(key) ?? 0;
-    if (left > 0) {
-      this.failures.set(key, left - 1);
+    if (left > 0 || this.failWhen?.(target, batch)) {
+      if (left > 0) this.failures.set(key, left - 1);
       this.attempts.push({ target: key, batch, ok: false });
       throw new Error(`connect ECONNREFUSED ${key}`);
     }
