@@ -26,15 +26,21 @@ export class AuditForwarder {
     private readonly options: { batchSize?: number; backoffMs?: number } = {},
   ) {}
 
-  async forward(chain: string): Promise<ForwardResult[]> {
+  /**
+   * Forwards what the shipper has verified and archived (up to its mark), and stops taking
+   * new batches once `deadline` (epoch ms) has passed: slow collectors wait for the next run
+   * rather than holding up the shipper.
+   */
+  async forward(chain: string, deadline = Number.POSITIVE_INFINITY): Promise<ForwardResult[]> {
     if (chain === PLATFORM_CHAIN) return [];
+    const shipped = await this.source.shipped(chain);
     const results: ForwardResult[] = [];
     for (const sink of await this.sinks.list(chain)) {
       let delivered = 0;
       let mark = sink.status.deliveredSeq;
       try {
-        for (;;) {
-          const events = await this.source.after(chain, mark, this.options.batchSize ?? 200);
+        while (mark < shipped.seq && this.clock.now() < deadline) {
+          const events = (await this.source.after(chain, mark, this.options.batchSize ?? 200)).filter((e) => e.seq <= shipped.seq);
           if (events.length === 0) break;
           const digest = await this.sign(unsignedDigest({ chain, day: '', events }));
           await this.withRetries(() => this.delivery.deliver(sink.target, { chain, events, digest }));

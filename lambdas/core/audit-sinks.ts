@@ -76,13 +76,15 @@ function checkHost(rawHost: string, options: { allowLoopback: boolean }): boolea
     // judged as the IPv4 address it reaches.
     const v4 = embeddedV4(host);
     if (v4 !== undefined) return isLoopback(v4) ? options.allowLoopback : !isPrivateV4(v4);
-    return !/^(fc|fd|fe8|fe9|fea|feb)/.test(host) && host !== '::';
+    // Unique-local, link-local, multicast, unspecified.
+    return !/^(fc|fd|fe8|fe9|fea|feb|ff)/.test(host) && host !== '::';
   }
   return /^[a-z0-9.-]+$/.test(host) && host.includes('.');
 }
 
 function embeddedV4(v6: string): string | undefined {
-  const mapped = /^(?:::ffff:|64:ff9b::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/.exec(v6);
+  // IPv4-mapped (::ffff:), IPv4-compatible (::), and NAT64 (64:ff9b::, 64:ff9b:1::).
+  const mapped = /^(?:::ffff:|::|64:ff9b::|64:ff9b:1::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/.exec(v6);
   if (!mapped) return undefined;
   if (mapped[1]) return mapped[1];
   const hi = Number.parseInt(mapped[2]!, 16);
@@ -97,7 +99,18 @@ function isLoopback(host: string): boolean {
 
 function isPrivateV4(ip: string): boolean {
   const [a, b] = ip.split('.').map(Number) as [number, number];
-  return a === 10 || a === 0 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+  const [, , c] = ip.split('.').map(Number) as [number, number, number];
+  return (
+    a === 0 ||
+    a === 10 ||
+    a >= 224 || // multicast and reserved
+    (a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
+    (a === 169 && b === 254) || // link-local, instance metadata
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 192 && b === 0 && c === 0) || // IETF protocol assignments
+    (a === 198 && (b === 18 || b === 19)) // benchmarking
+  );
 }
 
 /** A batch as a sink receives it: the events and the signed digest that covers them. */

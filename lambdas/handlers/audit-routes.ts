@@ -4,8 +4,11 @@ import type { AuditTrail } from '../core/audit-trail';
 import { SINK_NAME } from '../core/audit-sinks';
 import { pageQuery, route } from '../http/api';
 
-/** Events per export response; a longer range continues with the `X-Next-Cursor` it returns. */
-export const EXPORT_PAGE_EVENTS = 5000;
+/**
+ * Events per export response; a longer range continues with the `X-Next-Cursor` it returns.
+ * An event is at most ~1.7 KB, so a page stays well under Lambda's 6 MB response limit.
+ */
+export const EXPORT_PAGE_EVENTS = 1000;
 
 const isoTime = z.iso.datetime({ offset: true, message: 'an ISO 8601 time like 2026-11-24T00:00:00Z' }).transform((t) => new Date(t).toISOString());
 const filters = {

@@ -2,6 +2,7 @@ import type { DynamoDBBatchResponse, DynamoDBRecord } from 'aws-lambda';
 import { keys } from '../adapters/dynamodb/keys';
 import type { AuditForwarder } from '../core/audit-forwarder';
 import type { AuditShipper, ShipResult } from '../core/audit-shipper';
+import { InternalError } from '../core/errors';
 import { logger } from '../http/logger';
 
 /** The chains that gained events in a batch of table stream records, in first-seen order. */
@@ -27,6 +28,8 @@ export async function shipStreamBatch(
   shipper: AuditShipper,
   records: readonly DynamoDBRecord[],
   forwarder?: AuditForwarder,
+  /** When to stop starting sink deliveries (epoch ms): the Lambda's timeout minus a margin. */
+  forwardDeadline = Number.POSITIVE_INFINITY,
 ): Promise<DynamoDBBatchResponse & { shipped: ShipResult[] }> {
   const failures: { itemIdentifier: string }[] = [];
   const shipped: ShipResult[] = [];
@@ -34,13 +37,20 @@ export async function shipStreamBatch(
     try {
       shipped.push(await shipper.shipChain(chain));
     } catch (error) {
+      if (error instanceof InternalError) {
+        // A chain that does not verify will not verify on redelivery either: redelivering
+        // would hold up every other tenant's events in the shard. Alarm instead; the next
+        // event of this chain retries from the shipper's own mark.
+        logger.critical('audit chain does not verify; not archived', { chain, error: error as Error });
+        continue;
+      }
       logger.error('audit shipping failed; the stream will redeliver', { chain, error: error as Error });
       failures.push({ itemIdentifier: firstSequence });
       continue;
     }
     // Sinks are best effort: a failing one keeps its own mark and never fails the batch.
     try {
-      for (const result of (await forwarder?.forward(chain)) ?? []) {
+      for (const result of (await forwarder?.forward(chain, forwardDeadline)) ?? []) {
         if (result.error) logger.warn('audit sink delivery failed; it will be retried', { chain, sink: result.sink, error: result.error });
       }
     } catch (error) {

@@ -1,6 +1,6 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { countCalls } from '../adapters/call-counter';
 import { createDocumentClient } from '../adapters/dynamodb/client';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
@@ -34,7 +34,11 @@ export const forwarder = new AuditForwarder(
   systemClock,
 );
 
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  const { batchItemFailures } = await shipStreamBatch(shipper, event.Records, forwarder);
+/** Sink deliveries stop starting this long before the Lambda would time out. */
+const FORWARD_MARGIN_MS = 20_000;
+
+export const handler = async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
+  const deadline = Date.now() + context.getRemainingTimeInMillis() - FORWARD_MARGIN_MS;
+  const { batchItemFailures } = await shipStreamBatch(shipper, event.Records, forwarder, deadline);
   return { batchItemFailures };
 };

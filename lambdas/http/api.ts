@@ -109,7 +109,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
         },
         principal,
       );
-      const resource = event.pathParameters?.path ?? event.pathParameters?.tenantId;
+      const resource = event.pathParameters?.path ?? event.pathParameters?.tenantId ?? event.pathParameters?.name ?? (matched ? undefined : event.path);
       if (resource !== undefined) audit.about(safeDecode(resource));
 
       let response: APIGatewayProxyResult;

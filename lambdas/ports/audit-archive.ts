@@ -14,7 +14,8 @@ export interface AuditArchive {
 /** Signs batch digests with a key no request-serving function can use. */
 export interface DigestSigner {
   sign(message: Uint8Array): Promise<{ signature: Uint8Array; keyId: string; algorithm: string }>;
-  verify(message: Uint8Array, signature: Uint8Array, keyId: string, algorithm: string): Promise<boolean>;
+  /** True only for a signature by the trusted audit key; `claimedKeyId` (from the digest) is not trusted. */
+  verify(message: Uint8Array, signature: Uint8Array, claimedKeyId: string, algorithm: string): Promise<boolean>;
 }
 
 /** The primary trail as the shipper sees it: events by seq, and how far each chain shipped. */

@@ -90,7 +90,8 @@ export class VaultFunctions extends Construct {
     // The authorizer records refused tokens, which name no tenant: the platform chain only.
     this.authorizer.role.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: ['dynamodb:PutItem', 'dynamodb:Query'],
+        // Query/GetItem find the chain's tail (its last event or the shipped mark).
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
         resources: [table.tableArn],
         conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PLATFORM_AUDIT_PARTITION] } },
       }),

@@ -204,7 +204,7 @@ describe('least privilege', () => {
     const dynamo = statementsOf('Coffer token authorizer').filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
     expect(dynamo).toHaveLength(1);
     expect(dynamo[0]).toMatchObject({
-      Action: ['dynamodb:PutItem', 'dynamodb:Query'],
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
       Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['PLATFORM#AUDIT'] } },
     });
   });

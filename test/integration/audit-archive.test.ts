@@ -1,6 +1,6 @@
 import { DeleteItemCommand, DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -153,6 +153,21 @@ describe('shipping to S3', () => {
     expect((await verifyArchive(tenant.tenantId, await archive.readChain(tenant.tenantId), verifySignature)).problems).toEqual([]);
   });
 
+  it('never claims a seq again when TTL removed the newest event before older ones', async () => {
+    const tenant = await tenantWithActivity('ttl-order', 1);
+    const shipped = await new AuditShipper(trail, archive, signer).shipChain(tenant.tenantId);
+    const raw = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials });
+    await raw.send(
+      new DeleteItemCommand({
+        TableName: runtime.resources.table,
+        Key: { pk: { S: `T#${tenant.tenantId}#AUDIT` }, sk: { S: `E#${String(shipped.shippedTo).padStart(12, '0')}` } },
+      }),
+    );
+    raw.destroy();
+    const fresh = new DynamoAuditLog(DynamoDBDocumentClient.from(new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials })), runtime.resources.table);
+    expect((await fresh.head(tenant.tenantId)).seq).toBe(shipped.shippedTo);
+  });
+
   it('refuses to archive a chain that was tampered with in DynamoDB', async () => {
     const tenant = await tenantWithActivity('tampered-primary', 1);
     const raw = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials });
@@ -229,6 +244,23 @@ describe('verify catches tampering in the archive', () => {
     expect(problems.map((p) => p.kind)).toEqual(['altered', 'missing']);
     expect(problems[1]!.detail).toContain(`seq ${mark.seq} was shipped`);
     expect((await verifyArchive(chain, objects, verifySignature, mark)).problems).toEqual([]);
+  });
+
+  it('refuses a digest re-signed with another KMS key, whatever key id it claims', async () => {
+    const kms = new KMSClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials });
+    const forgerKey = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
+    const forger = new KmsDigestSigner(kms, forgerKey.KeyMetadata!.Arn!);
+    const resigned = await Promise.all(
+      objects.map(async (o) => {
+        if (!o.digest) return o;
+        const { signature, keyId, algorithm } = await forger.sign(signedMessage(o.digest.digest));
+        return { ...o, digest: { ...o.digest, keyId, algorithm, signature: Buffer.from(signature).toString('base64') } };
+      }),
+    );
+    // The forger's own verifier accepts them; Coffer's (the configured audit key) does not.
+    expect(await forger.verify(signedMessage(resigned[0]!.digest!.digest), Buffer.from(resigned[0]!.digest!.signature, 'base64'), 'any', 'ECDSA_SHA_256')).toBe(true);
+    expect(new Set(await kinds(resigned))).toEqual(new Set(['altered']));
+    kms.destroy();
   });
 
   it('detects a batch whose digest was forged without the signing key', async () => {

@@ -230,6 +230,31 @@ describe('fail closed', () => {
     });
   }
 
+  it('records a request once when the SDK retried a put whose first answer was lost', async () => {
+    await api.request('PUT', '/v1/secrets/app/lost', { token: tenant.token, body: { data: { v: 1 } } });
+    mock = mockClient(DynamoDBDocumentClient);
+    const passThrough = (Command: new (input: any) => any) =>
+      mock!.on(Command).callsFake((input, getClient) => (realSend as any).call(getClient(), new Command(input)));
+    for (const Command of [GetCommand, QueryCommand, UpdateCommand, TransactWriteCommand]) passThrough(Command);
+    let lost = 0;
+    mock.on(PutCommand).callsFake(async (input, getClient) => {
+      const client = getClient();
+      await (realSend as any).call(client, new PutCommand(input));
+      if (!String(input.Item?.pk).endsWith('#AUDIT') || lost++ > 0) return {};
+      // The put landed but its answer was lost; the SDK's retry meets its own item.
+      return (realSend as any).call(client, new PutCommand(input));
+    });
+    const id = correlation();
+    const response = await api.request('GET', '/v1/secrets/app/lost', { token: tenant.token, headers: { 'x-correlation-id': id } });
+    mock.restore();
+    mock = undefined;
+    expect(response.status).toBe(200);
+    expect(lost).toBe(1);
+    const events = await trail(tenant.token);
+    expect(events.filter((e) => e.correlationId === id)).toHaveLength(1);
+    expect(verifyChain(tenant.tenantId, events).problems).toEqual([]);
+  });
+
   it('answers a read with 503 and without the value when its event cannot be recorded', async () => {
     await api.request('PUT', '/v1/secrets/closed/read', { token: tenant.token, body: { data: { v: 'visible-only-when-audited' } } });
     breakAuditWrites();

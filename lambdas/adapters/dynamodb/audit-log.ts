@@ -10,6 +10,8 @@ import { keys } from './keys';
 
 /** Events stay queryable in DynamoDB this long; S3 (Object Lock) keeps them for years. */
 export const AUDIT_HOT_RETENTION_DAYS = 90;
+/** A sparse filter stops reading here and returns a cursor (bounded time per request). */
+const MAX_EVENTS_READ_PER_QUERY = 5000;
 /** Contention on a chain's next seq is retried; beyond this the request fails closed (503). */
 const CHAIN_ATTEMPTS = 12;
 
@@ -52,7 +54,7 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
     pending.recorded(await this.commit(items, pending.draft));
   }
 
-  /** The chain's last event (seq and hash), read consistently; EMPTY_CHAIN for a new chain. */
+  /** The chain's tail (seq and hash), read consistently; EMPTY_CHAIN for a new chain. */
   async head(chain: string): Promise<ChainHead> {
     const { Items } = await dynamo(() =>
       this.db.send(
@@ -68,11 +70,11 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
         }),
       ),
     );
+    // The shipped mark never expires; events do, in no guaranteed order. The tail is the
+    // later of the two, so an expired newest event is never claimed again (a fork).
+    const shipped = await this.shipped(chain);
     const last = Items?.[0];
-    if (last) return { seq: last.seq as number, hash: last.hash as string };
-    // A chain idle past the events' TTL continues from its shipped mark, which never
-    // expires: restarting at seq 1 would fork it from its archive.
-    return this.shipped(chain);
+    return last && (last.seq as number) > shipped.seq ? { seq: last.seq as number, hash: last.hash as string } : shipped;
   }
 
   /** How far the shipper has archived this chain. */
@@ -129,7 +131,9 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
 
     const events: AuditEvent[] = [];
     let exclusiveStartKey: Record<string, unknown> | undefined;
-    // A filter can thin a page out: read on until the page is full or the chain ends.
+    let read = 0;
+    // A filter can thin a page out: read on until the page is full, the chain ends, or this
+    // call has read its share — then the cursor says where to go on, even on a short page.
     do {
       const result = await dynamo(() =>
         this.db.send(
@@ -146,11 +150,15 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
         ),
       );
       for (const item of result.Items ?? []) events.push(toEvent(item));
+      read += result.ScannedCount ?? 0;
       exclusiveStartKey = result.LastEvaluatedKey;
-    } while (events.length <= request.limit && exclusiveStartKey);
+    } while (events.length <= request.limit && exclusiveStartKey && read < MAX_EVENTS_READ_PER_QUERY);
     const page = events.slice(0, request.limit);
     const last = page.at(-1);
-    return { items: page, ...(events.length > request.limit && last ? { cursor: encodeCursor(last.seq) } : {}) };
+    if (events.length > request.limit && last) return { items: page, cursor: encodeCursor(last.seq) };
+    // Stopped early on a sparse filter: continue after the last event read, matched or not.
+    const readTo = exclusiveStartKey ? Number(String(exclusiveStartKey.sk).slice(2)) : undefined;
+    return { items: page, ...(readTo ? { cursor: encodeCursor(readTo) } : {}) };
   }
 
   private async commit(items: readonly TransactItem[], draft: AuditDraft): Promise<AuditEvent> {
@@ -166,6 +174,12 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
         return event;
       } catch (error) {
         this.heads.delete(draft.chain);
+        // The SDK retried a put whose first answer was lost: the seq is taken by this very
+        // event. Appending it again would record the request twice.
+        if (items.length === 0 && claimedBy(error) === draft.id) {
+          this.heads.set(draft.chain, { seq: event.seq, hash: event.hash });
+          return event;
+        }
         if (!lostChainRace(error, items.length)) throw translateDynamoError(error);
         if (attempt >= CHAIN_ATTEMPTS) throw new DependencyUnavailableError('audit', { cause: error });
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** Math.min(attempt, 6)));
@@ -180,14 +194,22 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
       TableName: this.table,
       Item: { ...event, pk: keys.auditChain(event.chain), sk: keys.auditEventSk(event.seq), expiresAt },
       ConditionExpression: 'attribute_not_exists(pk)',
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     };
   }
+}
+
+/** The id of the event already holding the seq a failed claim wanted, if DynamoDB said. */
+function claimedBy(error: unknown): string | undefined {
+  const e = error as { name?: string; Item?: { id?: { S?: string } } };
+  return e?.name === 'ConditionalCheckFailedException' ? e.Item?.id?.S : undefined;
 }
 
 /** True when only the event's claim (after the first `changeItems`) lost its race. */
 function lostChainRace(error: unknown, changeItems: number): boolean {
   const e = error as { name?: string; CancellationReasons?: { Code?: string }[] };
-  if (changeItems === 0) return e?.name === 'ConditionalCheckFailedException';
+  // A put that meets a transaction in flight on the same item gets TransactionConflict.
+  if (changeItems === 0) return e?.name === 'ConditionalCheckFailedException' || e?.name === 'TransactionConflictException';
   if (e?.name !== 'TransactionCanceledException' || !e.CancellationReasons) return false;
   const codes = e.CancellationReasons.map((r) => r.Code ?? 'None');
   const changeFailed = codes.slice(0, changeItems).some((code) => code !== 'None');

@@ -17,11 +17,15 @@ export class KmsDigestSigner implements DigestSigner {
     return { signature: result.Signature, keyId: result.KeyId, algorithm: ALGORITHM };
   }
 
-  async verify(message: Uint8Array, signature: Uint8Array, keyId: string, algorithm: string): Promise<boolean> {
+  /**
+   * Checks against the configured audit key only. A digest names the key that signed it,
+   * but that name is the forger's to choose: a batch signed with any other key is refused.
+   */
+  async verify(message: Uint8Array, signature: Uint8Array, _claimedKeyId: string, algorithm: string): Promise<boolean> {
     if (algorithm !== ALGORITHM) return false;
     try {
       const result = await this.client.send(
-        new VerifyCommand({ KeyId: keyId, Message: message, MessageType: 'RAW', Signature: signature, SigningAlgorithm: ALGORITHM }),
+        new VerifyCommand({ KeyId: this.keyId, Message: message, MessageType: 'RAW', Signature: signature, SigningAlgorithm: ALGORITHM }),
       );
       return result.SignatureValid === true;
     } catch (error) {

@@ -1,5 +1,8 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
-import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect, isIP, type LookupFunction } from 'node:net';
 import { isAllowedAddress, syslogLine, type SinkBatch, type SinkTarget } from '../../core/audit-sinks';
 import { toJsonLines } from '../../core/audit-archive';
 import type { SinkDelivery } from '../../ports/audit-archive';
@@ -19,24 +22,48 @@ export class NetworkSinkDelivery implements SinkDelivery {
     return this.syslog(target.host, target.port, batch);
   }
 
-  private async webhook(url: string, batch: SinkBatch): Promise<void> {
-    await this.checkResolves(new URL(url).hostname);
-    const response = await fetch(url, {
-      method: 'POST',
-      redirect: 'error', // a redirect could lead anywhere, private addresses included
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-      headers: {
-        'content-type': 'application/x-ndjson',
-        'user-agent': 'coffer-audit-sink/1',
-        'x-coffer-chain': batch.chain,
-        'x-coffer-seq-range': `${batch.digest.firstSeq}-${batch.digest.lastSeq}`,
-        'x-coffer-digest': Buffer.from(JSON.stringify(batch.digest)).toString('base64'),
-      },
-      body: toJsonLines(batch.events),
+  private webhook(url: string, batch: SinkBatch): Promise<void> {
+    const target = new URL(url);
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host) && !isAllowedAddress(host, this.options)) return Promise.reject(new Error(`sink host ${host} is a refused address`));
+    const body = toJsonLines(batch.events);
+    return new Promise<void>((resolve, reject) => {
+      const request = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, {
+        method: 'POST',
+        timeout: TIMEOUT_MS,
+        // The address connected to is the one checked: no second resolution can rebind it.
+        lookup: this.checkedLookup,
+        headers: {
+          'content-type': 'application/x-ndjson',
+          'content-length': Buffer.byteLength(body),
+          'user-agent': 'coffer-audit-sink/1',
+          'x-coffer-chain': batch.chain,
+          'x-coffer-seq-range': `${batch.digest.firstSeq}-${batch.digest.lastSeq}`,
+          'x-coffer-digest': Buffer.from(JSON.stringify(batch.digest)).toString('base64'),
+        },
+      });
+      request.once('timeout', () => request.destroy(new Error('webhook timed out')));
+      request.once('error', reject);
+      // No redirects are followed: a 3xx is a failed delivery like any other non-2xx.
+      request.once('response', (response) => {
+        response.resume();
+        const status = response.statusCode ?? 0;
+        if (status >= 200 && status < 300) response.once('end', resolve);
+        else reject(new Error(`webhook answered ${status}`));
+      });
+      request.end(body);
     });
-    await response.body?.cancel();
-    if (!response.ok) throw new Error(`webhook answered ${response.status}`);
   }
+
+  private readonly checkedLookup: LookupFunction = (hostname, options, callback) => {
+    dnsLookup(hostname, { all: true }, (error, addresses) => {
+      if (error) return callback(error, '', 0);
+      const refused = addresses.find((a) => !isAllowedAddress(a.address, this.options));
+      if (addresses.length === 0 || refused) return callback(new Error(`sink host ${hostname} resolves to a refused address`), '', 0);
+      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, addresses);
+      return callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  };
 
   private async syslog(host: string, port: number, batch: SinkBatch): Promise<void> {
     const address = await this.checkResolves(host);

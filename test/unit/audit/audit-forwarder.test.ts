@@ -14,6 +14,9 @@ function setup(count = 5, options: { batchSize?: number } = {}) {
   const events = buildChain(count);
   const source = new InMemoryShippingSource();
   source.append(TENANT, events);
+  // The shipper has archived all of them: sinks get what it verified, up to its mark.
+  const last = events.at(-1)!;
+  source.setMark(TENANT, { seq: last.seq, hash: last.hash });
   const sinks = new InMemorySinkStore();
   const delivery = new ScriptedDelivery();
   const signer = new FakeDigestSigner();
@@ -25,6 +28,21 @@ function setup(count = 5, options: { batchSize?: number } = {}) {
 const seqs = (events: readonly { seq: number }[]) => events.map((e) => e.seq);
 
 describe('AuditForwarder', () => {
+  it('forwards only what the shipper has verified and archived (up to its mark)', async () => {
+    const { source, sinks, delivery, forwarder, events } = setup(5);
+    source.setMark(TENANT, { seq: 3, hash: events[2]!.hash });
+    sinks.seed(TENANT, 'a-hook', HOOK, 0);
+    expect(await forwarder.forward(TENANT)).toEqual([{ sink: 'a-hook', delivered: 3 }]);
+    expect(seqs(delivery.delivered(HOOK))).toEqual([1, 2, 3]);
+  });
+
+  it('starts no new batch once the deadline has passed', async () => {
+    const { sinks, delivery, forwarder, clock } = setup(5);
+    sinks.seed(TENANT, 'a-hook', HOOK, 0);
+    expect(await forwarder.forward(TENANT, clock.now())).toEqual([{ sink: 'a-hook', delivered: 0 }]);
+    expect(delivery.attempts).toEqual([]);
+  });
+
   it('never forwards the platform chain, and does not even look up sinks for it', async () => {
     const { source, sinks, delivery, forwarder } = setup();
     source.append(PLATFORM_CHAIN, buildChain(3, PLATFORM_CHAIN));
@@ -133,7 +151,9 @@ describe('AuditForwarder', () => {
     expect(delivery.delivered(HOOK)).toEqual([]);
 
     delivery.heal(HOOK);
-    source.append(TENANT, buildChain(5).slice(3).map((e, i) => ({ ...e, id: `late-${i}` })));
+    const late = buildChain(5).slice(3).map((e, i) => ({ ...e, id: `late-${i}` }));
+    source.append(TENANT, late);
+    source.setMark(TENANT, { seq: 5, hash: late.at(-1)!.hash });
     const rerun = new AuditForwarder(source, sinks, delivery, new FakeDigestSigner(), new FixedClock(Date.parse(NOW) + 60_000), { backoffMs: 1 });
 
     expect(await rerun.forward(TENANT)).toEqual([{ sink: 'hook', delivered: 5 }]);
@@ -212,6 +232,7 @@ describe('AuditForwarder', () => {
       const events = buildChain(1);
       const source = new InMemoryShippingSource();
       source.append(TENANT, events);
+      source.setMark(TENANT, { seq: 1, hash: events[0]!.hash });
       const sinks = new InMemorySinkStore();
       sinks.seed(TENANT, 'hook', HOOK);
       const delivery = new ScriptedDelivery();
