@@ -1,6 +1,6 @@
 import { startLocalRuntime } from '../bin/local/runtime';
 import { clientFor } from '../test/support/runtime';
-import { awsCallCounts, resetAwsCallCounts } from '../lambdas/adapters/call-counter';
+import { awsCallCounts, countCalls, resetAwsCallCounts } from '../lambdas/adapters/call-counter';
 import type { AuditDraft, AuditEvent } from '../lambdas/core/audit';
 import type { PendingAudit } from '../lambdas/ports/audit-log';
 
@@ -94,6 +94,80 @@ try {
     await count('write, audit on', true, write),
   ]);
   setAudit(true);
+
+  // Contention: every request of a tenant claims the next seq of one chain. Many concurrent
+  // readers of one tenant, each request's event racing the others for the tail.
+  console.log('\nOne tenant, concurrent readers: every event claims the next seq of the same chain');
+  const contention: Record<string, Record<string, string | number>> = {};
+  for (const concurrency of [1, 4, 16]) {
+    resetAwsCallCounts();
+    const statuses = new Map<number, number>();
+    const latencies: number[] = [];
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (let i = 0; i < Math.ceil(160 / concurrency); i++) {
+          const t = performance.now();
+          const r = await api.request('GET', `/v1/secrets/${path}`, { token });
+          latencies.push(performance.now() - t);
+          statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const counts = awsCallCounts();
+    const requests = latencies.length;
+    contention[`${concurrency} concurrent`] = {
+      requests,
+      'req/s': Math.round(requests / seconds),
+      p50: ms(stats(latencies).p50),
+      p95: ms(stats(latencies).p95),
+      statuses: [...statuses].map(([status, n]) => `${status}×${n}`).join(' '),
+      'PutItem per request': ((counts['dynamodb:PutItem'] ?? 0) / requests).toFixed(2),
+      'Query per request': ((counts['dynamodb:Query'] ?? 0) / requests).toFixed(2),
+    };
+  }
+  console.table(contention);
+
+  // Across containers (separate audit logs, as separate Lambda containers have): the
+  // conditional put decides, and each lost race costs one more put.
+  const { DynamoAuditLog } = await import('../lambdas/adapters/dynamodb/audit-log');
+  const { createDocumentClient } = await import('../lambdas/adapters/dynamodb/client');
+  const template0 = (await log.query(tenantId, { limit: 1 })).items[0]!;
+  const { seq: _s0, prevHash: _p0, hash: _h0, ...draft0 } = template0;
+  const across: Record<string, Record<string, string | number>> = {};
+  for (const containers of [2, 4, 8]) {
+    const logs = Array.from({ length: containers }, () => {
+      const db = createDocumentClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint });
+      countCalls(db, 'dynamodb');
+      return new DynamoAuditLog(db, runtime.resources.table);
+    });
+    resetAwsCallCounts();
+    let failed = 0;
+    const latencies: number[] = [];
+    const t0 = performance.now();
+    await Promise.all(
+      logs.map(async (container) => {
+        for (let i = 0; i < Math.ceil(160 / containers); i++) {
+          const t = performance.now();
+          await container.append({ ...draft0, id: crypto.randomUUID(), time: new Date().toISOString() }).catch(() => failed++);
+          latencies.push(performance.now() - t);
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const counts = awsCallCounts();
+    across[`${containers} containers`] = {
+      events: latencies.length - failed,
+      'events/s': Math.round((latencies.length - failed) / seconds),
+      p50: ms(stats(latencies).p50),
+      p95: ms(stats(latencies).p95),
+      'gave up (503)': failed,
+      'PutItem per event': ((counts['dynamodb:PutItem'] ?? 0) / latencies.length).toFixed(2),
+    };
+  }
+  console.log('\nOne chain, several containers appending at once (no HTTP)');
+  console.table(across);
 
   // Shipper throughput: fill one chain, then ship it from DynamoDB to S3 in one go.
   const chain = tenantId;

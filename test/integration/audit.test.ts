@@ -197,6 +197,25 @@ describe('what events never hold', () => {
 });
 
 describe('hash chain', () => {
+  it('keeps one unbroken chain when many requests of a tenant and a second container append at once', async () => {
+    await api.request('PUT', '/v1/secrets/busy/one', { token: tenant.token, body: { data: { v: 1 } } });
+    // Another container appending to the same chain at the same time.
+    const { DynamoAuditLog } = await import('../../lambdas/adapters/dynamodb/audit-log');
+    const other = new DynamoAuditLog(DynamoDBDocumentClient.from(rawDynamo), runtime.resources.table);
+    const template = (await trail(tenant.token)).at(-1)!;
+    const { seq: _seq, prevHash: _prev, hash: _hash, ...draft } = template;
+    const ids = Array.from({ length: 24 }, () => correlation());
+    const [responses] = await Promise.all([
+      Promise.all(ids.map((id) => api.request('GET', '/v1/secrets/busy/one', { token: tenant.token, headers: { 'x-correlation-id': id } }))),
+      Promise.all(Array.from({ length: 12 }, () => other.append({ ...draft, id: randomUUID(), time: new Date().toISOString() }))),
+    ]);
+    expect(responses.map((r) => r.status)).toEqual(ids.map(() => 200));
+    const events = await trail(tenant.token);
+    for (const id of ids) expect(events.filter((e) => e.correlationId === id)).toHaveLength(1);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(verifyChain(tenant.tenantId, events).problems).toEqual([]);
+  });
+
   it('links every event of a tenant to its predecessor', async () => {
     const events = await trail(tenant.token);
     expect(events.length).toBeGreaterThan(10);

@@ -12,8 +12,11 @@ import { keys } from './keys';
 export const AUDIT_HOT_RETENTION_DAYS = 90;
 /** A sparse filter stops reading here and returns a cursor (bounded time per request). */
 const MAX_EVENTS_READ_PER_QUERY = 5000;
-/** Contention on a chain's next seq is retried; beyond this the request fails closed (503). */
-const CHAIN_ATTEMPTS = 12;
+/**
+ * Contention on a chain's next seq is retried for this long; beyond it the request fails
+ * closed (503). Time, not a count: a loser behind a busy writer needs many quick tries.
+ */
+const CHAIN_RETRY_MS = 3_000;
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
@@ -30,6 +33,8 @@ const isSeqPosition = (p: unknown): p is number => Number.isInteger(p) && (p as 
 export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
   /** Last event this container wrote or read, per chain: a warm append needs no read. */
   private readonly heads = new Map<string, ChainHead>();
+  /** The append in flight per chain in this container; the next one waits for it. */
+  private readonly appending = new Map<string, Promise<unknown>>();
 
   constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
 
@@ -161,7 +166,24 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
     return { items: page, ...(readTo ? { cursor: encodeCursor(readTo) } : {}) };
   }
 
-  private async commit(items: readonly TransactItem[], draft: AuditDraft): Promise<AuditEvent> {
+  /**
+   * Appends in this container go one at a time per chain (they would only race each other);
+   * across containers the conditional put decides, and a loser learns the winner's seq and
+   * hash from the failed put itself, so a retry costs one more put, not a read.
+   */
+  private commit(items: readonly TransactItem[], draft: AuditDraft): Promise<AuditEvent> {
+    const previous = this.appending.get(draft.chain) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.claimNext(items, draft));
+    const settled = next.catch(() => undefined);
+    this.appending.set(draft.chain, settled);
+    void settled.then(() => {
+      if (this.appending.get(draft.chain) === settled) this.appending.delete(draft.chain);
+    });
+    return next;
+  }
+
+  private async claimNext(items: readonly TransactItem[], draft: AuditDraft): Promise<AuditEvent> {
+    const giveUpAt = Date.now() + CHAIN_RETRY_MS;
     for (let attempt = 1; ; attempt++) {
       const head = this.heads.get(draft.chain) ?? (await this.head(draft.chain));
       const event = chainEvent(head, draft);
@@ -174,15 +196,18 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
         return event;
       } catch (error) {
         this.heads.delete(draft.chain);
+        const holder = holderOf(error, items.length);
         // The SDK retried a put whose first answer was lost: the seq is taken by this very
         // event. Appending it again would record the request twice.
-        if (items.length === 0 && claimedBy(error) === draft.id) {
+        if (items.length === 0 && holder?.id === draft.id) {
           this.heads.set(draft.chain, { seq: event.seq, hash: event.hash });
           return event;
         }
         if (!lostChainRace(error, items.length)) throw translateDynamoError(error);
-        if (attempt >= CHAIN_ATTEMPTS) throw new DependencyUnavailableError('audit', { cause: error });
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** Math.min(attempt, 6)));
+        if (Date.now() >= giveUpAt) throw new DependencyUnavailableError('audit', { cause: error });
+        // The event now holding our seq is the new tail (unless others followed it already).
+        if (holder?.seq === event.seq && holder.hash) this.heads.set(draft.chain, { seq: holder.seq, hash: holder.hash });
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 2 ** attempt)));
       }
     }
   }
@@ -199,10 +224,13 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
   }
 }
 
-/** The id of the event already holding the seq a failed claim wanted, if DynamoDB said. */
-function claimedBy(error: unknown): string | undefined {
-  const e = error as { name?: string; Item?: { id?: { S?: string } } };
-  return e?.name === 'ConditionalCheckFailedException' ? e.Item?.id?.S : undefined;
+/** The event already holding the seq a failed claim wanted, when DynamoDB returned it. */
+function holderOf(error: unknown, changeItems: number): { id?: string; seq?: number; hash?: string } | undefined {
+  type Raw = { id?: { S?: string }; seq?: { N?: string }; hash?: { S?: string } };
+  const e = error as { name?: string; Item?: Raw; CancellationReasons?: { Item?: Raw }[] };
+  const item = e?.name === 'ConditionalCheckFailedException' ? e.Item : e?.CancellationReasons?.[changeItems]?.Item;
+  if (!item) return undefined;
+  return { id: item.id?.S, seq: item.seq?.N === undefined ? undefined : Number(item.seq.N), hash: item.hash?.S };
 }
 
 /** True when only the event's claim (after the first `changeItems`) lost its race. */
