@@ -55,22 +55,26 @@ export async function startStreamPoller(options: {
 
   async function poll(): Promise<void> {
     await refreshShards();
-    const fresh: DynamoDBRecord[] = [];
+    let fresh = 0;
     for (const [shardId, iterator] of iterators) {
       if (!iterator) continue;
       const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
       iterators.set(shardId, page.NextShardIterator);
-      fresh.push(...(page.Records ?? []).map(toLambdaRecord));
+      // Queued as soon as the iterator moved past them: a throw below cannot lose them.
+      const records = (page.Records ?? []).map(toLambdaRecord);
+      redeliver = [...redeliver, ...records];
+      fresh += records.length;
     }
-    const batch = [...redeliver, ...fresh];
+    const batch = redeliver;
     if (batch.length === 0) {
       idle = true;
       return;
     }
+    // If the handler throws, `redeliver` still holds the whole batch for the next poll.
     const { batchItemFailures } = await options.handler(batch);
     const failedFrom = batchItemFailures.map((f) => batch.findIndex((r) => r.dynamodb?.SequenceNumber === f.itemIdentifier)).filter((i) => i >= 0);
     redeliver = failedFrom.length > 0 ? batch.slice(Math.min(...failedFrom)) : [];
-    idle = redeliver.length === 0 && fresh.length === 0;
+    idle = redeliver.length === 0 && fresh === 0;
   }
 
   const interval = options.intervalMs ?? 500;
