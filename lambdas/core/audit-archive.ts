@@ -1,3 +1,4 @@
+import type { DigestSigner } from '../ports/audit-archive';
 import { batchDigest, verifyChain, type AuditEvent, type ChainHead, type ChainProblem, type ChainReport } from './audit';
 
 // How audit events are laid out in the archive (S3, Object Lock) and how an archived chain
@@ -75,6 +76,12 @@ export interface BatchDigest {
 /** Domain-separated, so no other signature by the audit key can pass for a batch's. */
 export function signedMessage(digest: string): Uint8Array {
   return Buffer.from(`${DIGEST_FORMAT}:${digest}`, 'utf8');
+}
+
+/** Signs a batch's digest over the domain-separated message: the shipper's and the sinks'. */
+export async function signDigest(signer: DigestSigner, unsigned: Omit<BatchDigest, 'keyId' | 'algorithm' | 'signature'>): Promise<BatchDigest> {
+  const { signature, keyId, algorithm } = await signer.sign(signedMessage(unsigned.digest));
+  return { ...unsigned, keyId, algorithm, signature: Buffer.from(signature).toString('base64') };
 }
 
 export function unsignedDigest(batch: ArchiveBatch): Omit<BatchDigest, 'keyId' | 'algorithm' | 'signature'> {

@@ -1,5 +1,5 @@
 import { PLATFORM_CHAIN } from './audit';
-import { signedMessage, unsignedDigest, type BatchDigest } from './audit-archive';
+import { signDigest, unsignedDigest } from './audit-archive';
 import type { AuditSinkStore, DigestSigner, ShippingSource, SinkDelivery } from '../ports/audit-archive';
 import type { Clock } from '../ports/clock';
 
@@ -42,7 +42,7 @@ export class AuditForwarder {
         while (mark < shipped.seq && this.clock.now() < deadline) {
           const events = (await this.source.after(chain, mark, this.options.batchSize ?? 200)).filter((e) => e.seq <= shipped.seq);
           if (events.length === 0) break;
-          const digest = await this.sign(unsignedDigest({ chain, day: '', events }));
+          const digest = await signDigest(this.signer, unsignedDigest({ chain, day: '', events }));
           await this.withRetries(() => this.delivery.deliver(sink.target, { chain, events, digest }));
           mark = events.at(-1)!.seq;
           delivered += events.length;
@@ -69,10 +69,6 @@ export class AuditForwarder {
     }
   }
 
-  private async sign(digest: Omit<BatchDigest, 'keyId' | 'algorithm' | 'signature'>): Promise<BatchDigest> {
-    const { signature, keyId, algorithm } = await this.signer.sign(signedMessage(digest.digest));
-    return { ...digest, keyId, algorithm, signature: Buffer.from(signature).toString('base64') };
-  }
 
   private now(): string {
     return new Date(this.clock.now()).toISOString();

@@ -1,5 +1,5 @@
 import { verifyChain, type ChainHead } from './audit';
-import { batchesByDay, signedMessage, unsignedDigest, type BatchDigest } from './audit-archive';
+import { batchesByDay, signDigest, unsignedDigest } from './audit-archive';
 import { InternalError } from './errors';
 import type { AuditArchive, DigestSigner, ShippingSource } from '../ports/audit-archive';
 
@@ -46,7 +46,7 @@ export class AuditShipper {
         throw new InternalError(`audit chain ${chain} does not verify after seq ${mark.seq}: ${report.problems[0]!.detail}`);
       }
       for (const batch of batchesByDay(chain, next)) {
-        await this.archive.putBatch(batch, await this.sign(unsignedDigest(batch)));
+        await this.archive.putBatch(batch, await signDigest(this.signer, unsignedDigest(batch)));
         objects++;
       }
       const last = next.at(-1)!;
@@ -58,8 +58,4 @@ export class AuditShipper {
     return { chain, events, objects, shippedTo: mark.seq };
   }
 
-  private async sign(digest: Omit<BatchDigest, 'keyId' | 'algorithm' | 'signature'>): Promise<BatchDigest> {
-    const { signature, keyId, algorithm } = await this.signer.sign(signedMessage(digest.digest));
-    return { ...digest, keyId, algorithm, signature: Buffer.from(signature).toString('base64') };
-  }
 }

@@ -24,9 +24,7 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 export interface RequestInfo {
   readonly correlationId: string;
-  readonly sourceIp: string;
-  readonly userAgent: string;
-  /** This request's audit event, for routes that add to it or commit it with a change. */
+  /** This request's audit event (who, from where, on what), for routes that add to it or commit it with a change. */
   readonly audit: RequestAudit;
 }
 
@@ -152,8 +150,6 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     const input = parseInput(matched, event);
     const request: RequestInfo = {
       correlationId: context.correlationId,
-      sourceIp: event.requestContext?.identity?.sourceIp ?? 'unknown',
-      userAgent: event.headers?.['user-agent'] ?? 'unknown',
       // Unaudited routes get a recorder that is never written anywhere.
       audit: audit ?? new RequestAudit({ action: 'unaudited', correlationId: context.correlationId, sourceIp: '', userAgent: '', region: options.region, time: '' }),
     };

@@ -1,5 +1,4 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { lookup } from 'node:dns/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect, isIP, type LookupFunction } from 'node:net';
@@ -22,10 +21,16 @@ export class NetworkSinkDelivery implements SinkDelivery {
     return this.syslog(target.host, target.port, batch);
   }
 
-  private webhook(url: string, batch: SinkBatch): Promise<void> {
+  /** An address literal is never looked up, so it is checked here; returns it unbracketed. */
+  private refuseLiteral(host: string): string {
+    const bare = host.replace(/^\[|\]$/g, '');
+    if (isIP(bare) && !isAllowedAddress(bare, this.options)) throw new Error(`sink host ${bare} is a refused address`);
+    return bare;
+  }
+
+  private async webhook(url: string, batch: SinkBatch): Promise<void> {
     const target = new URL(url);
-    const host = target.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host) && !isAllowedAddress(host, this.options)) return Promise.reject(new Error(`sink host ${host} is a refused address`));
+    this.refuseLiteral(target.hostname);
     const body = toJsonLines(batch.events);
     return new Promise<void>((resolve, reject) => {
       const request = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, {
@@ -55,6 +60,7 @@ export class NetworkSinkDelivery implements SinkDelivery {
     });
   }
 
+  /** Resolves at delivery and refuses private answers; the connection uses what it checked. */
   private readonly checkedLookup: LookupFunction = (hostname, options, callback) => {
     dnsLookup(hostname, { all: true }, (error, addresses) => {
       if (error) return callback(error, '', 0);
@@ -66,7 +72,7 @@ export class NetworkSinkDelivery implements SinkDelivery {
   };
 
   private async syslog(host: string, port: number, batch: SinkBatch): Promise<void> {
-    const address = await this.checkResolves(host);
+    const bare = this.refuseLiteral(host);
     const payload = batch.events
       .map((event) => {
         const line = syslogLine(event);
@@ -74,19 +80,11 @@ export class NetworkSinkDelivery implements SinkDelivery {
       })
       .join('');
     await new Promise<void>((resolve, reject) => {
-      const socket = connect({ host: address, port, timeout: TIMEOUT_MS });
+      const socket = connect({ host: bare, port, timeout: TIMEOUT_MS, lookup: this.checkedLookup });
       socket.once('timeout', () => socket.destroy(new Error('syslog collector timed out')));
       socket.once('error', reject);
       socket.once('connect', () => socket.end(payload));
       socket.once('close', (hadError) => (hadError ? undefined : resolve()));
     });
-  }
-
-  /** Resolves the name now, at delivery, and refuses private answers (DNS rebinding). */
-  private async checkResolves(host: string): Promise<string> {
-    const addresses = await lookup(host.replace(/^\[|\]$/g, ''), { all: true });
-    const refused = addresses.find((a) => !isAllowedAddress(a.address, this.options));
-    if (addresses.length === 0 || refused) throw new Error(`sink host ${host} resolves to a refused address`);
-    return addresses[0]!.address;
   }
 }
