@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Principal } from './principal';
+import type { Principal, PrincipalType } from './principal';
 
 // The audit trail's domain: what one event says, how events chain, and how a chain is
 // verified. Pure: the adapters store events (DynamoDB, then S3) but never decide content.
@@ -12,8 +12,8 @@ export const GENESIS_HASH = '0'.repeat(64);
 export type AuditOutcome = 'success' | 'denied' | 'failure' | 'error';
 
 export interface AuditActor {
-  /** `client`, `user`, `platform`, or `anonymous` when no credential was verified. */
-  readonly type: 'client' | 'user' | 'platform' | 'anonymous';
+  /** `client`, `user`, `iam`, `federated`, `platform`, or `anonymous` when no credential was verified. */
+  readonly type: PrincipalType | 'anonymous';
   readonly id: string | null;
   /** How the caller proved who it is (`client_credentials`, `password`, …), when it did. */
   readonly authMethod: string | null;
@@ -74,8 +74,7 @@ export function canonicalJson(value: unknown): string {
 
 export function actorOf(principal: Principal | undefined): AuditActor {
   if (!principal) return { type: 'anonymous', id: null, authMethod: null };
-  // Foundation's only way in is client credentials; issue "Identity and access" adds `amr`.
-  return { type: principal.type, id: principal.id, authMethod: 'client_credentials' };
+  return { type: principal.type, id: principal.id, authMethod: principal.authMethod ?? 'client_credentials' };
 }
 
 /** A resource or user agent as recorded: control characters dropped, at most 512 characters. */

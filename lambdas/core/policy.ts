@@ -1,25 +1,81 @@
+import { AccessEvaluator, NO_RULES, type AccessRules, type Operation } from './access/policy';
 import { ForbiddenError } from './errors';
-import type { Principal, Role, TenantPrincipal } from './principal';
+import type { Principal, TenantPrincipal } from './principal';
 
-// Role-based rules of the foundation; policies of access-control entries (deny wins,
-// default deny) layer on top in the same function, so every caller already goes through it.
-export type SecretOperation = 'create' | 'read' | 'update' | 'delete' | 'list' | 'purge';
+// Every secret operation is decided here, never in a handler: roles first, then the
+// tenant's policies (deny wins, default deny) and network safelists (core/access/policy.ts).
+export type SecretOperation = Exclude<Operation, 'grant'> | 'purge';
 
-const ROLE_OPERATIONS: Record<Role, ReadonlySet<SecretOperation>> = {
-  owner: new Set(['create', 'read', 'update', 'delete', 'list', 'purge']),
-  admin: new Set(['create', 'read', 'update', 'delete', 'list', 'purge']),
-  contributor: new Set(['create', 'read', 'update', 'delete', 'list']),
-  viewer: new Set(['read', 'list']),
-};
+/** Purge is irreversible: it needs `delete` on the path and an Owner or Admin role. */
+const PURGE_ROLES = new Set(['owner', 'admin']);
 
-export function authorizeSecretOperation(principal: Principal, operation: SecretOperation): TenantPrincipal {
+function tenantOnly(principal: Principal): TenantPrincipal {
   if (principal.kind !== 'tenant') {
     throw new ForbiddenError('Platform principals manage tenants; they cannot access tenant secrets.');
   }
-  // Own properties only: a role outside the table ('__proto__', 'Owner') is denied, not a TypeError.
-  const allowed = principal.roles.some((role) => Object.hasOwn(ROLE_OPERATIONS, role) && ROLE_OPERATIONS[role].has(operation));
-  if (!allowed) throw new ForbiddenError(`Your roles do not allow '${operation}' on secrets.`);
   return principal;
+}
+
+/**
+ * One request's access decisions: the tenant's rules (loaded once, on first use) and the
+ * caller's source address.
+ */
+export class SecretAccessGate {
+  private evaluator?: Promise<AccessEvaluator>;
+
+  constructor(private readonly loadRules: () => Promise<AccessRules>, private readonly sourceIp: string) {}
+
+  /** Roles only: for callers that have no tenant rules to apply (tools, tests). */
+  static rolesOnly(): SecretAccessGate {
+    return new SecretAccessGate(async () => NO_RULES, 'unknown');
+  }
+
+  async authorize(principal: Principal, operation: SecretOperation, path: string): Promise<TenantPrincipal> {
+    const tenant = tenantOnly(principal);
+    const evaluator = await this.rules();
+    if (operation === 'purge' && !tenant.roles.some((role) => PURGE_ROLES.has(role))) {
+      throw new ForbiddenError('Only Owners and Admins can purge secrets.');
+    }
+    const decision = evaluator.decide(tenant, operation === 'purge' ? 'delete' : operation, path, this.sourceIp);
+    if (!decision.allowed) throw new ForbiddenError(refusal(operation, path, decision.reason));
+    return tenant;
+  }
+
+  /** Allowed when any one of the operations is; refuses with the first's reason. */
+  async authorizeAny(principal: Principal, operations: readonly SecretOperation[], path: string): Promise<TenantPrincipal> {
+    let refused: unknown;
+    for (const operation of operations) {
+      try {
+        return await this.authorize(principal, operation, path);
+      } catch (error) {
+        refused ??= error;
+      }
+    }
+    throw refused;
+  }
+
+  /** Listing is allowed when the caller may list somewhere; each path is then filtered. */
+  async authorizeListing(principal: Principal): Promise<(path: string) => boolean> {
+    const tenant = tenantOnly(principal);
+    const evaluator = await this.rules();
+    if (!evaluator.mayAnywhere(tenant, 'list', this.sourceIp)) {
+      throw new ForbiddenError(
+        evaluator.insideTenantNetwork(this.sourceIp) ? "Your access does not allow 'list' on secrets." : 'Requests from your network are not allowed for this tenant.',
+      );
+    }
+    return (path) => evaluator.decide(tenant, 'list', path, this.sourceIp).allowed;
+  }
+
+  private rules(): Promise<AccessEvaluator> {
+    this.evaluator ??= this.loadRules().then((rules) => new AccessEvaluator(rules));
+    return this.evaluator;
+  }
+}
+
+function refusal(operation: SecretOperation, path: string, reason: string): string {
+  if (reason === 'outside-network') return 'Requests from your network are not allowed for this tenant.';
+  // The path is the caller's own input; naming it is safe and helps.
+  return `Your access does not allow '${operation}' on '${path}'.`;
 }
 
 export function authorizePlatformAdmin(principal: Principal): void {
@@ -38,5 +94,14 @@ export function authorizeAuditRead(principal: Principal): void {
 export function authorizeAuditAdmin(principal: Principal): TenantPrincipal {
   if (principal.kind !== 'tenant') throw new ForbiddenError('Audit sinks belong to a tenant; platform principals have none.');
   authorizeAuditRead(principal);
+  return principal;
+}
+
+/** Owners and Admins manage users, clients, groups, issuers and IAM bindings. */
+export function authorizeIdentityAdmin(principal: Principal): TenantPrincipal {
+  if (principal.kind !== 'tenant') throw new ForbiddenError('Identities belong to a tenant; platform principals manage none.');
+  if (!principal.roles.some((role) => role === 'owner' || role === 'admin')) {
+    throw new ForbiddenError('Only Owners and Admins can manage identities.');
+  }
   return principal;
 }

@@ -4,7 +4,7 @@ import type { TenantDataKeys } from '../ports/data-keys';
 import type { Page, PageRequest, SecretHead, SecretRepository, SecretSummary, SecretVersionInfo } from '../ports/secret-repository';
 import { open, seal } from './envelope';
 import { ConflictError, NotFoundError, PayloadTooLargeError, VersionConflictError, WriteConflictError } from './errors';
-import { authorizeSecretOperation } from './policy';
+import { SecretAccessGate } from './policy';
 import type { Principal } from './principal';
 import { describePrincipal } from './principal';
 import type { SecretPath } from './secret-path';
@@ -41,14 +41,20 @@ export interface SecretsDeps {
   readonly clock: Clock;
   /** The request's audit event: every change commits together with it. */
   readonly audit?: MutationAudit;
+  /** Roles, policies and network safelists; roles only when absent. */
+  readonly access?: SecretAccessGate;
 }
 
 /** A tenant's secrets: the rules of create, version, read, list, delete, restore and purge. */
 export class Secrets {
-  constructor(private readonly tenantId: string, private readonly deps: SecretsDeps) {}
+  private readonly access: SecretAccessGate;
+
+  constructor(private readonly tenantId: string, private readonly deps: SecretsDeps) {
+    this.access = deps.access ?? SecretAccessGate.rolesOnly();
+  }
 
   async create(principal: Principal, path: SecretPath, input: SecretInput): Promise<SecretSummary> {
-    authorizeSecretOperation(principal, 'create');
+    await this.access.authorize(principal, 'create', path);
     const existing = await this.deps.repository.head(path);
     if (existing) throw this.exists(existing);
     try {
@@ -61,11 +67,12 @@ export class Secrets {
 
   /** Writes a new version, creating the secret when missing; `ifMatch` makes it check-and-set. */
   async write(principal: Principal, path: SecretPath, input: SecretInput, ifMatch?: number): Promise<SecretSummary> {
-    authorizeSecretOperation(principal, 'update');
+    // Refused before anything is read when the caller may neither create nor update here.
+    await this.access.authorizeAny(principal, ['update', 'create'], path);
     for (let attempt = 1; ; attempt++) {
       const head = await this.deps.repository.head(path);
       if (head?.deletedAt) throw new ConflictError(`The secret at '${path}' is deleted; restore it before writing.`);
-      if (head === undefined) authorizeSecretOperation(principal, 'create');
+      await this.access.authorize(principal, head === undefined ? 'create' : 'update', path);
       if (ifMatch !== undefined && head?.version !== ifMatch) throw new VersionConflictError(ifMatch, head?.version);
       try {
         return await this.writeNext(principal, path, input, head);
@@ -79,7 +86,7 @@ export class Secrets {
   }
 
   async read(principal: Principal, path: SecretPath, version?: number): Promise<SecretView> {
-    authorizeSecretOperation(principal, 'read');
+    await this.access.authorize(principal, 'read', path);
     const head = await this.liveHead(path);
     const record =
       version === undefined || version === head.version ? head.latest : await this.deps.repository.version(path, version);
@@ -104,12 +111,14 @@ export class Secrets {
   }
 
   async list(principal: Principal, prefix: string, page: PageRequest, includeDeleted = false): Promise<Page<SecretSummary>> {
-    authorizeSecretOperation(principal, 'list');
-    return this.deps.repository.list(prefix, page, includeDeleted);
+    const listable = await this.access.authorizeListing(principal);
+    const page_ = await this.deps.repository.list(prefix, page, includeDeleted);
+    // Paths a policy hides are left out; the cursor still moves past them.
+    return { ...page_, items: page_.items.filter((item) => listable(item.path)) };
   }
 
   async metadata(principal: Principal, path: SecretPath, page: PageRequest): Promise<SecretMetadataView> {
-    authorizeSecretOperation(principal, 'list');
+    await this.access.authorize(principal, 'list', path);
     const head = await this.deps.repository.head(path);
     if (!head) throw this.notFound(path);
     const { latest: _latest, ...summary } = head;
@@ -117,7 +126,7 @@ export class Secrets {
   }
 
   async delete(principal: Principal, path: SecretPath): Promise<void> {
-    authorizeSecretOperation(principal, 'delete');
+    await this.access.authorize(principal, 'delete', path);
     await this.liveHead(path);
     await this.orNotFound(path, () =>
       this.deps.repository.markDeleted(path, this.now(), describePrincipal(principal), this.deps.audit?.pending(204)),
@@ -125,7 +134,7 @@ export class Secrets {
   }
 
   async restore(principal: Principal, path: SecretPath): Promise<SecretSummary> {
-    authorizeSecretOperation(principal, 'delete');
+    await this.access.authorize(principal, 'delete', path);
     const head = await this.deps.repository.head(path);
     if (!head?.deletedAt) throw new NotFoundError(`No deleted secret at '${path}'.`);
     const at = this.now();
@@ -137,7 +146,7 @@ export class Secrets {
 
   /** Irreversible. Only a soft-deleted secret can be purged, so nothing goes in one step. */
   async purge(principal: Principal, path: SecretPath): Promise<void> {
-    authorizeSecretOperation(principal, 'purge');
+    await this.access.authorize(principal, 'purge', path);
     const head = await this.deps.repository.head(path);
     if (!head) throw this.notFound(path);
     if (!head.deletedAt) throw new ConflictError(`Delete the secret at '${path}' before purging it.`);

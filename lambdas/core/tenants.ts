@@ -43,9 +43,14 @@ export class Tenants {
         name: 'owner',
         secretHash: await hashSecret(clientSecret),
         roles: ['owner'],
+        groups: [],
         status: 'active',
+        generation: 1,
+        rev: 1,
         createdAt: at,
         createdBy: by,
+        updatedAt: at,
+        updatedBy: by,
       };
       const tenant: TenantRecord = {
         tenantId,

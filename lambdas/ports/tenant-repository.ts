@@ -38,11 +38,21 @@ export interface ClientRecord {
   readonly scope: CredentialScope;
   readonly clientId: string;
   readonly name: string;
+  readonly description?: string;
   readonly secretHash: string;
   readonly roles: readonly Role[];
+  readonly groups?: readonly string[];
   readonly status: 'active' | 'disabled';
+  /** Bumped on disable and secret rotation: tokens minted before stop working. */
+  readonly generation?: number;
+  readonly rev?: number;
+  readonly failedAttempts?: number;
+  /** Epoch ms. */
+  readonly lockedUntil?: number;
   readonly createdAt: string;
   readonly createdBy: string;
+  readonly updatedAt?: string;
+  readonly updatedBy?: string;
 }
 
 export interface TenantRepository {

@@ -7,6 +7,12 @@ export const keys = {
   dataKeySk: (keyVersion: number) => `DATAKEY#${String(keyVersion).padStart(6, '0')}`,
   clientPk: (scope: string) => (scope === 'platform' ? 'PLATFORM' : `T#${scope}#META`),
   clientSk: (clientId: string) => `CLIENT#${clientId}`,
+  /** Users, groups, policies, issuers, IAM bindings, sessions: one partition per tenant. */
+  identity: (tenantId: string) => `T#${tenantId}#IDENTITY`,
+  ownersSk: 'OWNERS',
+  networkSk: 'ACCESS#NETWORK',
+  sessionSk: (sessionId: string) => `SESSION#${sessionId}`,
+  nonceSk: (nonce: string) => `NONCE#${nonce}`,
   tenantIndexPk: 'PLATFORM',
   tenantIndexSk: (tenantId: string) => `TENANT#${tenantId}`,
   secretHeads: (tenantId: string) => `T#${tenantId}#HEADS`,

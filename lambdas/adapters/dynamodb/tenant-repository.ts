@@ -39,6 +39,8 @@ export class DynamoTenantRepository implements TenantRepository, ClientRepositor
       put({ pk: keys.tenantIndexPk, sk: keys.tenantIndexSk(tenant.tenantId), ...tenant }),
       put({ pk: keys.tenantMeta(tenant.tenantId), sk: keys.dataKeySk(dataKey.keyVersion), ...dataKey }),
       put({ pk: keys.clientPk(owner.scope), sk: keys.clientSk(owner.clientId), ...owner }),
+      // The count of direct Owners: the last one can never be removed (core/identity).
+      put({ pk: keys.identity(tenant.tenantId), sk: keys.ownersSk, count: 1 }),
     ];
     try {
       if (this.auditLog) {

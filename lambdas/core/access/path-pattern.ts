@@ -1,0 +1,114 @@
+import { InvalidRequestError } from '../errors';
+import { MAX_SEGMENTS } from '../secret-path';
+
+// Resource patterns of access-control entries. A pattern is secret-path segments where
+// `*` stands for exactly one segment, `**` for any number of segments (zero included, so
+// `app/**` also covers `app` itself), and a `*` inside a segment (`db-*`) for any run of
+// characters within that one segment. Matching is case-sensitive, like secret paths.
+const SEGMENT = /^[A-Za-z0-9._*-]{1,128}$/;
+
+declare const brand: unique symbol;
+export type PathPattern = string & { readonly [brand]: 'PathPattern' };
+
+export function parsePathPattern(raw: string): PathPattern {
+  const reason = whyInvalidPattern(raw);
+  if (reason) throw new InvalidRequestError(`Invalid path pattern '${raw.slice(0, 64)}': ${reason}.`, [{ field: 'paths', message: reason }]);
+  return raw as PathPattern;
+}
+
+export function whyInvalidPattern(raw: string): string | undefined {
+  if (raw.length === 0) return 'the pattern is empty';
+  if (raw.length > 1024) return 'the pattern is longer than 1024 characters';
+  // A trailing slash reads as "everything below" in some tools and "this folder" in others:
+  // refuse it and let the author say `app/**` or `app/*`.
+  if (raw.endsWith('/')) return "a trailing '/' is ambiguous; write 'prefix/**' or 'prefix/*'";
+  const segments = raw.split('/');
+  if (segments.length > MAX_SEGMENTS + 1) return `more than ${MAX_SEGMENTS} segments`;
+  for (const segment of segments) {
+    if (segment === '') return 'empty segment (leading or double slash)';
+    if (segment === '.' || segment === '..') return "'.' and '..' are not allowed as segments";
+    if (!SEGMENT.test(segment)) return "segments may only contain A-Z a-z 0-9 . _ - and '*'";
+    if (segment.includes('**') && segment !== '**') return "'**' must be a whole segment";
+  }
+  return undefined;
+}
+
+const segmentsOf = (text: string) => text.split('/');
+
+function globSegment(pattern: string, segment: string): boolean {
+  if (!pattern.includes('*')) return pattern === segment;
+  const parts = pattern.split('*');
+  const first = parts[0]!;
+  const last = parts.at(-1)!;
+  if (segment.length < first.length + last.length || !segment.startsWith(first) || !segment.endsWith(last)) return false;
+  let at = first.length;
+  const end = segment.length - last.length;
+  for (const middle of parts.slice(1, -1)) {
+    const found = segment.indexOf(middle, at);
+    if (found < 0 || found + middle.length > end) return false;
+    at = found + middle.length;
+  }
+  return true;
+}
+
+/** Does the pattern match this secret path (or list prefix, treated as a path)? */
+export function matchesPath(pattern: string, path: string): boolean {
+  return matchSegments(segmentsOf(pattern), 0, segmentsOf(path), 0);
+}
+
+function matchSegments(p: readonly string[], i: number, s: readonly string[], j: number): boolean {
+  while (i < p.length) {
+    const segment = p[i]!;
+    if (segment === '**') {
+      // Collapse runs of `**` and try every split point (paths have at most 16 segments).
+      while (p[i + 1] === '**') i++;
+      if (i === p.length - 1) return true;
+      for (let k = j; k <= s.length; k++) if (matchSegments(p, i + 1, s, k)) return true;
+      return false;
+    }
+    if (j >= s.length || !globSegment(segment, s[j]!)) return false;
+    i++;
+    j++;
+  }
+  return j === s.length;
+}
+
+/**
+ * Does `outer` match every path `inner` matches? Conservative: `false` when unsure. Used
+ * to check that a grantor holds everything it grants.
+ */
+export function covers(outer: string, inner: string): boolean {
+  return coverSegments(segmentsOf(outer), 0, segmentsOf(inner), 0);
+}
+
+function coverSegments(o: readonly string[], i: number, n: readonly string[], j: number): boolean {
+  if (i === o.length) return j === n.length;
+  const outer = o[i]!;
+  if (outer === '**') {
+    if (i === o.length - 1) return true;
+    for (let k = j; k <= n.length; k++) if (coverSegments(o, i + 1, n, k)) return true;
+    return false;
+  }
+  if (j >= n.length) return false;
+  const inner = n[j]!;
+  if (inner === '**') return false; // only `**` covers `**`
+  // `*` covers any single segment; a literal or glob covers only what provably fits.
+  const fits = outer === '*' || outer === inner || (!inner.includes('*') && globSegment(outer, inner));
+  return fits && coverSegments(o, i + 1, n, j + 1);
+}
+
+/** Could some path match both patterns? Conservative: `true` when unsure. */
+export function mayOverlap(a: string, b: string): boolean {
+  return overlapSegments(segmentsOf(a), 0, segmentsOf(b), 0);
+}
+
+function overlapSegments(a: readonly string[], i: number, b: readonly string[], j: number): boolean {
+  if (i === a.length && j === b.length) return true;
+  if (a[i] === '**') return overlapSegments(a, i + 1, b, j) || (j < b.length && overlapSegments(a, i, b, j + 1));
+  if (b[j] === '**') return overlapSegments(a, i, b, j + 1) || (i < a.length && overlapSegments(a, i + 1, b, j));
+  if (i === a.length || j === b.length) return false;
+  const x = a[i]!;
+  const y = b[j]!;
+  const compatible = x.includes('*') || y.includes('*') ? true : x === y;
+  return compatible && overlapSegments(a, i + 1, b, j + 1);
+}

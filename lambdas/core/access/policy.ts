@@ -1,0 +1,154 @@
+import type { Role, TenantPrincipal } from '../principal';
+import { covers, matchesPath, mayOverlap } from './path-pattern';
+import { Safelist } from './network';
+
+// Access-control entries, evaluated in one place for every secret operation:
+//   1. outside the tenant's network safelist → denied;
+//   2. any matching deny entry → denied (deny wins, over roles too);
+//   3. a role that includes the operation, or a matching allow entry → allowed;
+//   4. otherwise denied (default deny).
+// An allow entry of a policy with a source safelist counts only from inside it; its deny
+// entries count from everywhere.
+export const OPERATIONS = ['create', 'read', 'update', 'delete', 'list', 'grant'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+export interface AccessEntry {
+  readonly effect: 'allow' | 'deny';
+  /** `*`, `role:<role>`, `group:<name>`, or `<type>:<id>` with `*` wildcards in the id. */
+  readonly principals: readonly string[];
+  readonly paths: readonly string[];
+  readonly operations: readonly Operation[];
+}
+
+export interface AccessPolicy {
+  readonly name: string;
+  readonly description?: string;
+  readonly entries: readonly AccessEntry[];
+  readonly sourceCidrs?: readonly string[];
+}
+
+export interface AccessRules {
+  readonly policies: readonly AccessPolicy[];
+  /** Tenant-wide: no request from outside these blocks is allowed anything. Empty = anywhere. */
+  readonly tenantCidrs: readonly string[];
+}
+
+export const NO_RULES: AccessRules = { policies: [], tenantCidrs: [] };
+
+/** What each role may do on every path, before policies. */
+export const ROLE_OPERATIONS: Readonly<Record<Role, readonly Operation[]>> = {
+  owner: OPERATIONS,
+  admin: OPERATIONS,
+  contributor: ['create', 'read', 'update', 'delete', 'list'],
+  viewer: ['read', 'list'],
+};
+
+export type DecisionReason = 'role' | 'policy' | 'deny-entry' | 'outside-network' | 'default-deny';
+
+export interface Decision {
+  readonly allowed: boolean;
+  readonly reason: DecisionReason;
+  /** The policy that decided, when one did. */
+  readonly policy?: string;
+}
+
+interface CompiledPolicy {
+  readonly policy: AccessPolicy;
+  readonly safelist?: Safelist;
+}
+
+function wildcard(pattern: string, text: string): boolean {
+  if (!pattern.includes('*')) return pattern === text;
+  const escaped = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${escaped.join('.*')}$`, 's').test(text);
+}
+
+export function selectorMatches(selector: string, principal: TenantPrincipal): boolean {
+  if (selector === '*') return true;
+  const colon = selector.indexOf(':');
+  const kind = selector.slice(0, colon);
+  const value = selector.slice(colon + 1);
+  if (kind === 'role') return principal.roles.includes(value as Role);
+  if (kind === 'group') return (principal.groups ?? []).includes(value);
+  return kind === principal.type && wildcard(value, principal.id);
+}
+
+const hasOwnRole = (role: string): role is Role => Object.hasOwn(ROLE_OPERATIONS, role);
+
+export class AccessEvaluator {
+  private readonly compiled: readonly CompiledPolicy[];
+  private readonly tenantSafelist?: Safelist;
+
+  constructor(readonly rules: AccessRules) {
+    this.compiled = rules.policies.map((policy) => ({
+      policy,
+      ...(policy.sourceCidrs?.length ? { safelist: new Safelist(policy.sourceCidrs) } : {}),
+    }));
+    if (rules.tenantCidrs.length) this.tenantSafelist = new Safelist(rules.tenantCidrs);
+  }
+
+  insideTenantNetwork(sourceIp: string): boolean {
+    return !this.tenantSafelist || this.tenantSafelist.allows(sourceIp);
+  }
+
+  decide(principal: TenantPrincipal, operation: Operation, path: string, sourceIp: string): Decision {
+    if (!this.insideTenantNetwork(sourceIp)) return { allowed: false, reason: 'outside-network' };
+    let allowedBy: CompiledPolicy | undefined;
+    for (const entry of this.entriesFor(principal, operation)) {
+      if (!entry.entry.paths.some((pattern) => matchesPath(pattern, path))) continue;
+      if (entry.entry.effect === 'deny') return { allowed: false, reason: 'deny-entry', policy: entry.from.policy.name };
+      if (!allowedBy && this.inPolicyNetwork(entry.from, sourceIp)) allowedBy = entry.from;
+    }
+    if (this.roleAllows(principal, operation)) return { allowed: true, reason: 'role' };
+    if (allowedBy) return { allowed: true, reason: 'policy', policy: allowedBy.policy.name };
+    return { allowed: false, reason: 'default-deny' };
+  }
+
+  /** Could this principal be allowed the operation anywhere? (Collection-level checks.) */
+  mayAnywhere(principal: TenantPrincipal, operation: Operation, sourceIp: string): boolean {
+    if (!this.insideTenantNetwork(sourceIp)) return false;
+    if (this.roleAllows(principal, operation)) return true;
+    return [...this.entriesFor(principal, operation)].some((e) => e.entry.effect === 'allow' && this.inPolicyNetwork(e.from, sourceIp));
+  }
+
+  /**
+   * Does the principal hold the operation on every path the pattern matches? The grant
+   * check: nobody hands out more than this. Conservative (false when unsure).
+   */
+  holds(principal: TenantPrincipal, operation: Operation, pattern: string, sourceIp: string): boolean {
+    if (!this.insideTenantNetwork(sourceIp)) return false;
+    let granted = this.roleAllows(principal, operation);
+    for (const { entry, from } of this.entriesFor(principal, operation)) {
+      if (entry.effect === 'deny') {
+        if (entry.paths.some((denied) => mayOverlap(denied, pattern))) return false;
+      } else if (!granted && from.safelist === undefined && entry.paths.some((allowed) => covers(allowed, pattern))) {
+        // An allow limited to some networks is not held everywhere: it cannot be passed on.
+        granted = true;
+      }
+    }
+    return granted;
+  }
+
+  /** The policies with at least one entry naming this principal (for whoami). */
+  policiesFor(principal: TenantPrincipal): AccessPolicy[] {
+    return this.rules.policies.filter((p) => p.entries.some((e) => e.principals.some((s) => selectorMatches(s, principal))));
+  }
+
+  private roleAllows(principal: TenantPrincipal, operation: Operation): boolean {
+    return principal.roles.some((role) => hasOwnRole(role) && ROLE_OPERATIONS[role].includes(operation));
+  }
+
+  private inPolicyNetwork(compiled: CompiledPolicy, sourceIp: string): boolean {
+    return !compiled.safelist || compiled.safelist.allows(sourceIp);
+  }
+
+  private *entriesFor(principal: TenantPrincipal, operation: Operation) {
+    for (const from of this.compiled) {
+      for (const entry of from.policy.entries) {
+        if (!entry.operations.includes(operation)) continue;
+        if (!entry.principals.some((selector) => selectorMatches(selector, principal))) continue;
+        yield { entry, from };
+      }
+    }
+  }
+}
