@@ -12,7 +12,13 @@ const ConfigSchema = z.object({
   COFFER_REGIONS: regionList,
   AWS_REGION: z.string().min(1),
   COFFER_SIGNING_KEY_ID: z.string().min(1),
+  /** Keys that signed tokens before a rotation: still published and accepted, never used to sign. */
+  COFFER_PREVIOUS_SIGNING_KEY_IDS: z.string().default('').transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean)),
   COFFER_ISSUER: z.string().url(),
+  /** Local runtime only: the moto endpoint a signed sts:GetCallerIdentity may name. */
+  COFFER_LOCAL_STS_HOST: z.string().optional(),
+  /** How long a function reuses a tenant's policies before reading them again (0 = every request). */
+  COFFER_ACCESS_RULES_TTL_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   COFFER_AUDIENCE: z.string().min(1).default('coffer'),
   COFFER_AUDIT_BUCKET: z.string().optional(),
   COFFER_AUDIT_SIGNING_KEY_ID: z.string().optional(),
@@ -30,7 +36,10 @@ export interface CofferConfig {
   readonly primaryRegion: string;
   readonly region: string;
   readonly signingKeyId: string;
+  readonly previousSigningKeyIds: readonly string[];
   readonly issuer: string;
+  readonly localStsHost?: string;
+  readonly accessRulesTtlMs: number;
   readonly audience: string;
   readonly auditBucket?: string;
   /** The ECC key that signs archived audit batches (shipper only). */
@@ -56,7 +65,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CofferConfig {
     primaryRegion: c.COFFER_REGIONS[0]!,
     region: c.AWS_REGION,
     signingKeyId: c.COFFER_SIGNING_KEY_ID,
+    previousSigningKeyIds: c.COFFER_PREVIOUS_SIGNING_KEY_IDS,
     issuer: c.COFFER_ISSUER,
+    ...(c.COFFER_LOCAL_STS_HOST ? { localStsHost: c.COFFER_LOCAL_STS_HOST } : {}),
+    accessRulesTtlMs: c.COFFER_ACCESS_RULES_TTL_SECONDS * 1000,
     audience: c.COFFER_AUDIENCE,
     ...(c.COFFER_AUDIT_BUCKET ? { auditBucket: c.COFFER_AUDIT_BUCKET } : {}),
     ...(c.COFFER_AUDIT_SIGNING_KEY_ID ? { auditSigningKeyId: c.COFFER_AUDIT_SIGNING_KEY_ID } : {}),

@@ -1,7 +1,7 @@
 // The one list of HTTP routes: which function serves each, and whether it needs a token.
 // The CDK stack and the local API Gateway emulation are both built from it.
-export type FunctionName = 'token' | 'health' | 'tenants' | 'secrets' | 'audit';
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type FunctionName = 'token' | 'health' | 'tenants' | 'secrets' | 'audit' | 'identity';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RouteSpec {
   readonly resource: string;
@@ -24,4 +24,20 @@ export const ROUTES: readonly RouteSpec[] = [
   { resource: '/v1/audit/export', methods: ['GET'], fn: 'audit', authorized: true },
   { resource: '/v1/audit/sinks', methods: ['GET'], fn: 'audit', authorized: true },
   { resource: '/v1/audit/sinks/{name}', methods: ['PUT', 'DELETE'], fn: 'audit', authorized: true },
+  { resource: '/v1/whoami', methods: ['GET'], fn: 'identity', authorized: true },
+  { resource: '/v1/logout', methods: ['POST'], fn: 'identity', authorized: true },
+  { resource: '/v1/roles', methods: ['GET'], fn: 'identity', authorized: true },
+  { resource: '/v1/users', methods: ['GET', 'POST'], fn: 'identity', authorized: true },
+  { resource: '/v1/users/{name}', methods: ['GET', 'PATCH', 'DELETE'], fn: 'identity', authorized: true },
+  { resource: '/v1/users/{name}/password', methods: ['PUT'], fn: 'identity', authorized: true },
+  { resource: '/v1/users/{name}/totp', methods: ['POST', 'DELETE'], fn: 'identity', authorized: true },
+  { resource: '/v1/users/{name}/totp/verify', methods: ['POST'], fn: 'identity', authorized: true },
+  { resource: '/v1/clients', methods: ['GET', 'POST'], fn: 'identity', authorized: true },
+  { resource: '/v1/clients/{clientId}', methods: ['GET', 'PATCH', 'DELETE'], fn: 'identity', authorized: true },
+  { resource: '/v1/clients/{clientId}/secret', methods: ['POST'], fn: 'identity', authorized: true },
+  ...(['groups', 'policies', 'issuers', 'iam-bindings'] as const).flatMap((collection): RouteSpec[] => [
+    { resource: `/v1/${collection}`, methods: ['GET'], fn: 'identity', authorized: true },
+    { resource: `/v1/${collection}/{name}`, methods: ['GET', 'PUT', 'DELETE'], fn: 'identity', authorized: true },
+  ]),
+  { resource: '/v1/network', methods: ['GET', 'PUT'], fn: 'identity', authorized: true },
 ];

@@ -14,6 +14,11 @@ export interface CofferConfig {
   readonly issuer: string;
   /** `aud` of the access tokens Coffer mints. */
   readonly audience: string;
+  /**
+   * Token-signing keys retired by a rotation, still published in the JWKS and accepted by
+   * the authorizer until the tokens they signed expire (keep them at least one hour).
+   */
+  readonly previousSigningKeyArns: readonly string[];
 }
 
 export const DEFAULT_REGIONS = ['eu-west-1', 'eu-central-1'] as const;
@@ -58,7 +63,11 @@ export function loadConfig(node: Node): CofferConfig {
     throw new InvalidConfigError(`context "issuer" must be an http(s) URL, got "${issuer}"`);
   }
 
-  return { stage, regions, primaryRegion, account, issuer, audience: TOKEN_AUDIENCE };
+  const previousSigningKeyArns = listContext(node, 'previousSigningKeyArns') ?? [];
+  const badKey = previousSigningKeyArns.find((arn) => !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/.test(arn));
+  if (badKey !== undefined) throw new InvalidConfigError(`context "previousSigningKeyArns" holds an invalid KMS key ARN "${badKey}"`);
+
+  return { stage, regions, primaryRegion, account, issuer, audience: TOKEN_AUDIENCE, previousSigningKeyArns };
 }
 
 function stringContext(node: Node, key: string): string | undefined {

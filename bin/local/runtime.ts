@@ -13,6 +13,8 @@ export interface LocalRuntimeOptions {
   readonly awsEndpoint?: string;
   readonly authorizerCacheTtlMs?: number;
   readonly logLevel?: string;
+  /** How long the secrets function reuses a tenant's policies (default 5 s; tests use 0). */
+  readonly accessRulesTtlSeconds?: number;
   /** How often the local audit shipper polls the table stream (default 500 ms). */
   readonly shipIntervalMs?: number;
 }
@@ -53,13 +55,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       COFFER_AUDIT_SIGNING_KEY_ID: resources.auditSigningKeyAlias,
       // Local collectors (a webhook or syslog on this machine) are allowed here only.
       COFFER_ALLOW_LOOPBACK_SINKS: 'true',
+      // aws_iam logins: moto answers sts:GetCallerIdentity on its own host and port.
+      COFFER_LOCAL_STS_HOST: new URL(awsEndpoint).host,
+      COFFER_ACCESS_RULES_TTL_SECONDS: String(options.accessRulesTtlSeconds ?? 5),
       POWERTOOLS_SERVICE_NAME: 'coffer',
       POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       // The issuer names where tokens come from; fixed before the port is known when port=0.
       COFFER_ISSUER: process.env.COFFER_ISSUER ?? `http://127.0.0.1:${port || 8080}`,
     });
 
-    const [secrets, tenants, token, health, authorizer, audit, auditShipper, shipperCore] = await Promise.all([
+    const [secrets, tenants, token, health, authorizer, audit, auditShipper, shipperCore, identity] = await Promise.all([
       import('../../lambdas/handlers/secrets'),
       import('../../lambdas/handlers/tenants'),
       import('../../lambdas/handlers/token'),
@@ -68,6 +73,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       import('../../lambdas/handlers/audit'),
       import('../../lambdas/handlers/audit-shipper'),
       import('../../lambdas/handlers/audit-shipper-core'),
+      import('../../lambdas/handlers/identity'),
     ]);
 
     const admin = { clientId: newClientId('platform'), clientSecret: `cs_${randomBytes(32).toString('base64url')}` };
@@ -79,6 +85,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       token: token.handler as unknown as ProxyHandler,
       health: health.handler as unknown as ProxyHandler,
       audit: audit.handler as unknown as ProxyHandler,
+      identity: identity.handler as unknown as ProxyHandler,
     };
     gateway = await startGateway({
       functions,

@@ -65,6 +65,11 @@ export function isAllowedAddress(address: string, options: { allowLoopback: bool
   return isIP(address.replace(/^\[|\]$/g, '')) !== 0 && checkHost(address, options);
 }
 
+/** For configuration: may a host name or address (not yet resolved) be reached at all? */
+export function isAllowedHost(host: string, options: { allowLoopback: boolean }): boolean {
+  return checkHost(host, options);
+}
+
 function checkHost(rawHost: string, options: { allowLoopback: boolean }): boolean {
   const host = rawHost.replace(/^\[|\]$/g, '').toLowerCase();
   if (isLoopback(host)) return options.allowLoopback;

@@ -1,29 +1,247 @@
-import type { ClientRepository } from '../ports/tenant-repository';
+import type { Clock } from '../ports/clock';
+import type { ClaimBinding, IamBindingRecord, IdentityStore, IssuerRecord, UserRecord } from '../ports/identity';
+import type { ClientRepository, ClientRecord } from '../ports/tenant-repository';
 import { verifySecret } from './credentials';
 import { UnauthenticatedError } from './errors';
-import { scopeOfClientId } from './ids';
-import type { Principal } from './principal';
-import type { TokenIssuer, TokenResponse } from './tokens';
+import { scopeOfClientId, TENANT_ID } from './ids';
+import { isLocked, lockAfterFailure } from './identity/lockout';
+import { USERNAME } from './identity/names';
+import { newRefreshToken, parseRefreshToken, REFRESH_WINDOW_MS, refreshTokenHash, SESSION_MAX_MS } from './identity/refresh-tokens';
+import { acceptedStep, type TotpSeeds } from './identity/totp';
+import { checkSignedCallerIdentity, roleArnOf, type SignedStsRequest } from './identity/aws-iam';
+import { bestIamBinding, matchingClaimBindings } from './identity/federation';
+import type { Principal, Role, TenantPrincipal } from './principal';
+import { newSessionId, type LoginFacts, type TokenIssuer, type TokenResponse } from './tokens';
+import { effectiveRoles } from './identity/roles';
 
-// Grants of POST /v1/token. Every failure is the same UnauthenticatedError, after the same
-// amount of work, so a caller learns nothing about which part was wrong.
-export class Authentication {
-  constructor(private readonly clients: ClientRepository, private readonly tokens: TokenIssuer) {}
+/** Forwards a signed sts:GetCallerIdentity to STS and returns the caller's ARN. */
+export interface CallerIdentityService {
+  callerArn(request: SignedStsRequest): Promise<string>;
+}
 
-  async clientCredentials(clientId: string, clientSecret: string): Promise<TokenResponse> {
-    return (await this.authenticateClient(clientId, clientSecret)).token;
-  }
+/** Verifies an external OIDC token against its issuer's JWKS; returns its claims. */
+export interface FederatedTokenVerifier {
+  verify(issuer: IssuerRecord, assertion: string): Promise<Record<string, unknown>>;
+}
 
-  /** Verifies an API client's credentials and mints its access token. */
-  async authenticateClient(clientId: string, clientSecret: string): Promise<{ principal: Principal; token: TokenResponse }> {
-    const scope = scopeOfClientId(clientId);
-    const client = scope === undefined ? undefined : await this.clients.get(scope, clientId);
-    const secretMatches = await verifySecret(clientSecret, client?.secretHash);
-    if (!client || !secretMatches || client.status !== 'active') throw new UnauthenticatedError();
-    const principal: Principal =
-      client.scope === 'platform'
-        ? { kind: 'platform', type: 'platform', id: client.clientId }
-        : { kind: 'tenant', tenantId: client.scope, type: 'client', id: client.clientId, roles: client.roles };
-    return { principal, token: await this.tokens.issue(principal) };
+export interface AuthenticationDeps {
+  readonly clients: ClientRepository;
+  readonly identities: IdentityStore;
+  readonly tokens: TokenIssuer;
+  readonly clock: Clock;
+  readonly totp?: TotpSeeds;
+  readonly sts?: CallerIdentityService;
+  /** Hosts a signed STS request may name, besides AWS's own STS endpoints (local runtime). */
+  readonly extraStsHosts?: readonly string[];
+  readonly federation?: FederatedTokenVerifier;
+}
+
+export interface Login {
+  readonly principal: Principal;
+  readonly token: TokenResponse;
+}
+
+/** Raised after a right password when the user has TOTP and sent no code (OAuth's mfa_required). */
+export class MfaRequiredError extends UnauthenticatedError {
+  constructor() {
+    super('A one-time code (otp) is required for this user.');
   }
 }
+
+// Grants of POST /v1/token. Every failure is the same UnauthenticatedError, after the same
+// amount of work where a guesser could time it, so a caller learns nothing about which
+// part was wrong. Failures are counted and lock the credential (core/identity/lockout.ts).
+export class Authentication {
+  constructor(private readonly deps: AuthenticationDeps) {}
+
+  /** API clients (tenant and platform). */
+  async clientCredentials(clientId: string, clientSecret: string): Promise<Login> {
+    const now = this.deps.clock.now();
+    const scope = scopeOfClientId(clientId);
+    const client = scope === undefined ? undefined : await this.deps.clients.get(scope, clientId);
+    const locked = client !== undefined && isLocked(client, now);
+    const secretMatches = await verifySecret(clientSecret, client?.secretHash);
+    if (!client || locked || !secretMatches || client.status !== 'active') {
+      if (client && client.scope !== 'platform' && !locked && !secretMatches) {
+        await this.deps.identities.recordFailure(client.scope, 'client', client.clientId, lockAfterFailure(client, 'client', now));
+      }
+      throw new UnauthenticatedError();
+    }
+    if (client.scope !== 'platform' && client.failedAttempts) await this.deps.identities.recordSuccess(client.scope, 'client', client.clientId);
+    const facts: LoginFacts = { source: { kind: 'client', name: client.clientId }, generation: client.generation ?? 1, amr: ['client_secret'] };
+    if (client.scope === 'platform') {
+      const principal: Principal = { kind: 'platform', type: 'platform', id: client.clientId, authMethod: 'client_credentials' };
+      return { principal, token: await this.deps.tokens.issue(principal, facts) };
+    }
+    const principal = await this.tenantPrincipal(client.scope, 'client', client.clientId, client.roles, client.groups ?? [], 'client_credentials');
+    return { principal, token: await this.deps.tokens.issue(principal, facts) };
+  }
+
+  /** Tenant users: password, then TOTP when enrolled; answers with a refresh token too. */
+  async password(input: { tenant: string; username: string; password: string; otp?: string }): Promise<Login> {
+    const now = this.deps.clock.now();
+    const valid = TENANT_ID.test(input.tenant) && USERNAME.test(input.username);
+    const user = valid ? await this.deps.identities.get(input.tenant, 'user', input.username) : undefined;
+    const locked = user !== undefined && isLocked(user, now);
+    // A locked or missing user still costs one hash, like a wrong password.
+    const passwordMatches = await verifySecret(input.password, locked ? undefined : user?.passwordHash);
+    if (!user || locked || !passwordMatches) {
+      if (user && !locked) await this.fail(user, now);
+      throw new UnauthenticatedError();
+    }
+    if (user.status !== 'active') throw new UnauthenticatedError();
+
+    const mfa = user.totp?.status === 'enabled';
+    if (mfa) {
+      if (input.otp === undefined) throw new MfaRequiredError();
+      const secret = await this.totp().open(user.tenantId, user.username, user.totp!.sealedSecret);
+      const step = acceptedStep(secret, input.otp, now, user.totp!.lastStep);
+      // A wrong or replayed code counts as a failure: TOTP cannot be brute-forced either.
+      if (step === undefined || !(await this.deps.identities.claimOtpStep(user.tenantId, user.username, step))) {
+        await this.fail(user, now);
+        throw new UnauthenticatedError();
+      }
+    }
+    if (user.failedAttempts) await this.deps.identities.recordSuccess(user.tenantId, 'user', user.username);
+
+    const sessionId = newSessionId();
+    const refreshToken = newRefreshToken(user.tenantId, sessionId);
+    await this.deps.identities.createSession({
+      tenantId: user.tenantId,
+      sessionId,
+      username: user.username,
+      currentHash: refreshTokenHash(refreshToken),
+      spent: [],
+      generation: user.generation,
+      mfa,
+      createdAt: now,
+      refreshExpiresAt: now + REFRESH_WINDOW_MS,
+      absoluteExpiresAt: now + SESSION_MAX_MS,
+      revoked: false,
+    });
+    return this.userLogin(user, sessionId, mfa, refreshToken);
+  }
+
+  /**
+   * Rotates a refresh token. Presenting one already used means it was copied: the whole
+   * session is revoked, the thief's and the owner's tokens alike.
+   */
+  async refresh(refreshToken: string): Promise<Login> {
+    const now = this.deps.clock.now();
+    const parsed = parseRefreshToken(refreshToken);
+    if (!parsed) throw new UnauthenticatedError();
+    const { tenantId, sessionId } = parsed;
+    const presented = refreshTokenHash(refreshToken);
+    const session = await this.deps.identities.getSession(tenantId, sessionId);
+    if (!session || session.revoked) throw new UnauthenticatedError();
+    if (session.spent.includes(presented)) {
+      await this.deps.identities.revokeSession(tenantId, sessionId, session.absoluteExpiresAt);
+      throw new UnauthenticatedError('The refresh token was already used; the session has been revoked. Log in again.');
+    }
+    if (session.currentHash !== presented || session.refreshExpiresAt <= now || session.absoluteExpiresAt <= now) throw new UnauthenticatedError();
+
+    const user = await this.deps.identities.get(tenantId, 'user', session.username);
+    if (!user || user.status !== 'active' || user.generation !== session.generation) throw new UnauthenticatedError();
+    const next = newRefreshToken(tenantId, sessionId);
+    const expiresAt = Math.min(now + REFRESH_WINDOW_MS, session.absoluteExpiresAt);
+    if (!(await this.deps.identities.rotateSession(tenantId, sessionId, presented, refreshTokenHash(next), now, expiresAt))) {
+      // Two uses raced: one of them is a copy. Same rule as a replay.
+      await this.deps.identities.revokeSession(tenantId, sessionId, session.absoluteExpiresAt);
+      throw new UnauthenticatedError();
+    }
+    return this.userLogin(user, sessionId, session.mfa, next);
+  }
+
+  /** AWS IAM: a signed sts:GetCallerIdentity, checked, then forwarded to STS. */
+  async awsIam(input: { tenant: string; request: SignedStsRequest }): Promise<Login> {
+    const now = this.deps.clock.now();
+    if (!TENANT_ID.test(input.tenant) || !this.deps.sts) throw new UnauthenticatedError();
+    const signature = checkSignedCallerIdentity(input.request, { tenantId: input.tenant, now, extraHosts: this.deps.extraStsHosts ?? [] });
+    // One use per signed request: a captured one cannot be replayed within its 15 minutes.
+    if (!(await this.deps.identities.claimNonce(input.tenant, `iam:${signature}`, now + 20 * 60_000))) throw new UnauthenticatedError();
+    const arn = await this.deps.sts.callerArn(input.request);
+    const binding = bestIamBinding(await this.deps.identities.all(input.tenant, 'iam-binding'), arn, roleArnOf(arn));
+    if (!binding) throw new UnauthenticatedError();
+    const principal = await this.tenantPrincipal(input.tenant, 'iam', arn, binding.roles, binding.groups ?? [], 'aws_iam');
+    return {
+      principal,
+      token: await this.deps.tokens.issue(principal, { source: { kind: 'iam-binding', name: binding.name }, generation: binding.generation, amr: ['aws_iam'] }),
+    };
+  }
+
+  /** External OIDC tokens from a tenant's trusted issuers, mapped to roles by claims. */
+  async jwt(input: { tenant: string; assertion: string; role?: Role }): Promise<Login> {
+    if (!TENANT_ID.test(input.tenant) || !this.deps.federation) throw new UnauthenticatedError();
+    const iss = unverifiedIssuer(input.assertion);
+    const issuers = iss === undefined ? [] : (await this.deps.identities.all(input.tenant, 'issuer')).filter((i) => i.issuer === iss && i.status === 'active');
+    for (const issuer of issuers) {
+      let claims: Record<string, unknown>;
+      try {
+        claims = await this.deps.federation.verify(issuer, input.assertion);
+      } catch (error) {
+        if (error instanceof UnauthenticatedError) continue;
+        throw error;
+      }
+      const bindings = matchingClaimBindings(issuer.bindings, claims);
+      const granted = new Set(bindings.flatMap((b: ClaimBinding) => b.roles));
+      const groups = [...new Set(bindings.flatMap((b: ClaimBinding) => b.groups ?? []))];
+      if (granted.size === 0 || (input.role !== undefined && !granted.has(input.role))) continue;
+      const roles = input.role !== undefined ? [input.role] : [...granted];
+      const subject = typeof claims.sub === 'string' ? claims.sub : '';
+      if (!subject) continue;
+      const principal = await this.tenantPrincipal(input.tenant, 'federated', `${issuer.name}:${subject}`.slice(0, 256), roles, input.role ? [] : groups, 'jwt');
+      return {
+        principal,
+        token: await this.deps.tokens.issue(principal, { source: { kind: 'issuer', name: issuer.name }, generation: issuer.generation, amr: ['jwt'] }),
+      };
+    }
+    throw new UnauthenticatedError();
+  }
+
+  private async userLogin(user: UserRecord, sessionId: string, mfa: boolean, refreshToken: string): Promise<Login> {
+    const base = await this.tenantPrincipal(user.tenantId, 'user', user.username, user.roles, user.groups, 'password');
+    const principal: TenantPrincipal = { ...base, mfa, sessionId };
+    const token = await this.deps.tokens.issue(principal, {
+      source: { kind: 'user', name: user.username },
+      generation: user.generation,
+      amr: mfa ? ['pwd', 'otp'] : ['pwd'],
+      sessionId,
+    });
+    return { principal, token: { ...token, refresh_token: refreshToken } };
+  }
+
+  private async tenantPrincipal(
+    tenantId: string,
+    type: TenantPrincipal['type'],
+    id: string,
+    roles: readonly Role[],
+    groupNames: readonly string[],
+    authMethod: TenantPrincipal['authMethod'],
+  ): Promise<TenantPrincipal> {
+    const groups = groupNames.length ? await this.deps.identities.groups(tenantId, groupNames) : [];
+    return { kind: 'tenant', tenantId, type, id, roles: effectiveRoles(roles, groups), groups: groups.map((g) => g.name), ...(authMethod ? { authMethod } : {}) };
+  }
+
+  private async fail(user: UserRecord, now: number): Promise<void> {
+    await this.deps.identities.recordFailure(user.tenantId, 'user', user.username, lockAfterFailure(user, 'user', now));
+  }
+
+  private totp(): TotpSeeds {
+    if (!this.deps.totp) throw new UnauthenticatedError();
+    return this.deps.totp;
+  }
+}
+
+/** The `iss` an external token claims, read before verification only to pick the issuer record. */
+function unverifiedIssuer(assertion: string): string | undefined {
+  const parts = assertion.split('.');
+  if (parts.length !== 3 || assertion.length > 16_384) return undefined;
+  try {
+    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { iss?: unknown };
+    return typeof payload.iss === 'string' ? payload.iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type { ClientRecord };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../ports/clock';
+import type { TokenSource } from '../ports/identity';
 import type { TokenSigner } from '../ports/key-service';
 import type { Principal, Role } from './principal';
 
@@ -17,6 +18,15 @@ export interface CofferClaims {
   readonly tid?: string;
   readonly ptype: Principal['type'];
   readonly roles: readonly Role[];
+  /** Groups the roles came from; the authorizer re-reads them on every check. */
+  readonly grp: readonly string[];
+  /** RFC 8176 methods: pwd, otp, client_secret, aws_iam, jwt. */
+  readonly amr: readonly string[];
+  /** The session (refresh family) or, for single tokens, the token's own revocation handle. */
+  readonly sid: string;
+  /** `<kind>:<name>` of the record that minted it, and that record's generation. */
+  readonly src: string;
+  readonly gen: number;
 }
 
 export interface TokenSettings {
@@ -24,18 +34,35 @@ export interface TokenSettings {
   readonly audience: string;
 }
 
+/** What a grant established about the caller, beyond the principal. */
+export interface LoginFacts {
+  readonly source: TokenSource;
+  readonly generation: number;
+  readonly amr: readonly string[];
+  /** The session for password logins; a fresh handle otherwise. */
+  readonly sessionId?: string;
+}
+
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+
+export const newSessionId = () => randomBytes(16).toString('base64url');
 
 /** Issues ES256 access tokens; the signature is made by KMS (one Sign call per token). */
 export class TokenIssuer {
   constructor(private readonly signer: TokenSigner, private readonly clock: Clock, private readonly settings: TokenSettings) {}
 
-  async issue(principal: Principal): Promise<TokenResponse> {
+  async issue(principal: Principal, login: LoginFacts): Promise<TokenResponse> {
     const now = Math.floor(this.clock.now() / 1000);
+    const common = {
+      amr: login.amr,
+      sid: login.sessionId ?? principal.sessionId ?? newSessionId(),
+      src: `${login.source.kind}:${login.source.name}`,
+      gen: login.generation,
+    };
     const claims: CofferClaims =
       principal.kind === 'tenant'
-        ? { tid: principal.tenantId, ptype: principal.type, roles: principal.roles }
-        : { ptype: 'platform', roles: [] };
+        ? { tid: principal.tenantId, ptype: principal.type, roles: principal.roles, grp: principal.groups ?? [], ...common }
+        : { ptype: 'platform', roles: [], grp: [], ...common };
     const header = { alg: 'ES256', typ: 'JWT', kid: await this.signer.keyId() };
     const payload = {
       iss: this.settings.issuer,

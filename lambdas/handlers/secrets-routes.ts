@@ -11,7 +11,7 @@ import { booleanFlag, etag, ifMatch, secretBody, secretPath, versionNumber } fro
  * Gives the routes a Secrets service bound to the caller's own tenant and to this request's
  * audit event (committed with each change).
  */
-export type SecretsFor = (tenantId: string, audit: MutationAudit) => Secrets;
+export type SecretsFor = (tenantId: string, audit: MutationAudit, sourceIp: string) => Secrets;
 
 const pathParams = z.object({ path: secretPath });
 const noBody = z.undefined();
@@ -25,7 +25,7 @@ const location = (path: string) => `/v1/secrets/${path}`;
 
 export function secretsRoutes(secretsFor: SecretsFor) {
   // The tenant comes only from the verified token, never from the request.
-  const secrets = (principal: Principal, request: RequestInfo) => secretsFor(tenantOf(principal).tenantId, request.audit);
+  const secrets = (principal: Principal, request: RequestInfo) => secretsFor(tenantOf(principal).tenantId, request.audit, request.sourceIp);
 
   return [
     route({

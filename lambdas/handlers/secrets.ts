@@ -6,6 +6,9 @@ import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { loadConfig } from '../config';
 import { DataKeyRing } from '../core/data-keys';
 import { Secrets } from '../core/secrets';
+import { SecretAccessGate } from '../core/policy';
+import { AccessRulesCache } from '../core/access/rules-cache';
+import { DynamoIdentityStore } from '../adapters/dynamodb/identity-store';
 import { api } from '../http/api';
 import type { MutationAudit } from '../ports/audit-log';
 import { systemClock } from '../ports/clock';
@@ -19,12 +22,16 @@ const tenants = new DynamoTenantRepository(aws.dynamo, config.table);
 const keyService = new KmsTenantKeyService(aws.kms, config.primaryRegion, config.region);
 export const dataKeyRing = new DataKeyRing(tenants, keyService, systemClock, config.dataKeyTtlMs);
 
-const secretsFor = (tenantId: string, audit: MutationAudit) =>
+const identities = new DynamoIdentityStore(aws.dynamo, config.table);
+export const accessRules = new AccessRulesCache((tenantId) => identities.accessRules(tenantId), config.accessRulesTtlMs, systemClock);
+
+const secretsFor = (tenantId: string, audit: MutationAudit, sourceIp: string) =>
   new Secrets(tenantId, {
     repository: new DynamoSecretRepository(aws.dynamo, config.table, tenantId, auditLog),
     dataKeys: dataKeyRing.forTenant(tenantId),
     clock: systemClock,
     audit,
+    access: new SecretAccessGate(() => accessRules.get(tenantId), sourceIp),
   });
 
 export const handler = api(secretsRoutes(secretsFor), { auditLog, region: config.region });

@@ -1,17 +1,47 @@
 import { z } from 'zod';
-import type { Authentication } from '../core/authentication';
-import { InvalidRequestError } from '../core/errors';
-import { CLIENT_ID } from '../core/ids';
-import { route } from '../http/api';
+import type { Authentication, Login } from '../core/authentication';
+import { CLIENT_ID, TENANT_ID } from '../core/ids';
+import { USERNAME } from '../core/identity/names';
+import { ROLES } from '../core/principal';
+import { route, type RequestInfo } from '../http/api';
 import type { TokenSigner } from '../ports/key-service';
 
-const SUPPORTED_GRANTS = ['client_credentials'] as const;
-
-const clientCredentials = z.strictObject({
-  grant_type: z.literal('client_credentials'),
-  client_id: z.string().min(1).max(256),
-  client_secret: z.string().min(1).max(512),
+const tenant = z.string().min(1).max(64);
+const signedRequest = z.strictObject({
+  method: z.string().min(1).max(16),
+  url: z.string().min(1).max(2048),
+  headers: z.record(z.string().max(256), z.string().max(8192)).refine((h) => Object.keys(h).length <= 50, 'at most 50 headers'),
+  body: z.string().max(4096),
 });
+
+const GRANTS = {
+  client_credentials: z.strictObject({
+    grant_type: z.literal('client_credentials'),
+    client_id: z.string().min(1).max(256),
+    client_secret: z.string().min(1).max(512),
+  }),
+  password: z.strictObject({
+    grant_type: z.literal('password'),
+    tenant,
+    username: z.string().min(1).max(128),
+    password: z.string().min(1).max(1024),
+    otp: z.string().min(1).max(16).optional(),
+  }),
+  refresh_token: z.strictObject({ grant_type: z.literal('refresh_token'), refresh_token: z.string().min(1).max(512) }),
+  // The signed request nested under `request`, or its four parts at the top level.
+  aws_iam: z.union([
+    z.strictObject({ grant_type: z.literal('aws_iam'), tenant, request: signedRequest }),
+    signedRequest.extend({ grant_type: z.literal('aws_iam'), tenant }).strict().transform(({ grant_type, tenant, ...request }) => ({ grant_type, tenant, request })),
+  ]),
+  jwt: z.strictObject({
+    grant_type: z.literal('jwt'),
+    tenant,
+    assertion: z.string().min(1).max(16_384),
+    role: z.enum(ROLES).optional(),
+  }),
+} as const;
+type GrantType = keyof typeof GRANTS;
+const GRANT_TYPES = Object.keys(GRANTS) as GrantType[];
 
 export function tokenRoutes(auth: Authentication, signer: TokenSigner) {
   return [
@@ -23,11 +53,11 @@ export function tokenRoutes(auth: Authentication, signer: TokenSigner) {
       body: 'json-or-form',
       input: z.object({
         body: z.looseObject({ grant_type: z.string().max(64) }).transform((body, ctx) => {
-          if (!(SUPPORTED_GRANTS as readonly string[]).includes(body.grant_type)) {
-            ctx.addIssue({ code: 'custom', path: ['grant_type'], message: `unsupported grant_type; use one of ${SUPPORTED_GRANTS.join(', ')}` });
+          if (!Object.hasOwn(GRANTS, body.grant_type)) {
+            ctx.addIssue({ code: 'custom', path: ['grant_type'], message: `unsupported grant_type; use one of ${GRANT_TYPES.join(', ')}` });
             return z.NEVER;
           }
-          const parsed = clientCredentials.safeParse(body);
+          const parsed = GRANTS[body.grant_type as GrantType].safeParse(body);
           if (!parsed.success) {
             // Name the fields that are wrong, never echo their values (one may be a secret).
             for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
@@ -37,14 +67,9 @@ export function tokenRoutes(auth: Authentication, signer: TokenSigner) {
         }),
       }),
       handle: async ({ input, request }) => {
-        const { body } = input;
-        if (body.grant_type !== 'client_credentials') throw new InvalidRequestError('unsupported grant_type');
-        // The id a caller claims is recorded (for brute-force forensics) only when it has the
-        // shape of a client id, so a secret typed into the wrong field never lands in the trail.
-        if (CLIENT_ID.test(body.client_id)) request.audit.note({ clientId: body.client_id });
-        const { principal, token } = await auth.authenticateClient(body.client_id, body.client_secret);
-        request.audit.identify(principal);
-        return { status: 200, body: token };
+        const login = await grant(auth, input.body, request);
+        request.audit.identify(login.principal);
+        return { status: 200, body: login.token };
       },
     }),
     route({
@@ -62,4 +87,28 @@ export function tokenRoutes(auth: Authentication, signer: TokenSigner) {
       }),
     }),
   ];
+}
+
+type GrantBody = { [K in GrantType]: z.output<(typeof GRANTS)[K]> }[GrantType];
+
+async function grant(auth: Authentication, body: GrantBody, request: RequestInfo): Promise<Login> {
+  // What the caller claims is recorded (for brute-force forensics) only when it has the
+  // shape of an identifier, so a secret typed into the wrong field never lands in the trail.
+  request.audit.note({ grantType: body.grant_type });
+  switch (body.grant_type) {
+    case 'client_credentials':
+      if (CLIENT_ID.test(body.client_id)) request.audit.note({ clientId: body.client_id });
+      return auth.clientCredentials(body.client_id, body.client_secret);
+    case 'password':
+      if (TENANT_ID.test(body.tenant) && USERNAME.test(body.username)) request.audit.note({ tenant: body.tenant, username: body.username });
+      return auth.password({ tenant: body.tenant, username: body.username, password: body.password, ...(body.otp ? { otp: body.otp } : {}) });
+    case 'refresh_token':
+      return auth.refresh(body.refresh_token);
+    case 'aws_iam':
+      if (TENANT_ID.test(body.tenant)) request.audit.note({ tenant: body.tenant });
+      return auth.awsIam({ tenant: body.tenant, request: body.request });
+    case 'jwt':
+      if (TENANT_ID.test(body.tenant)) request.audit.note({ tenant: body.tenant });
+      return auth.jwt({ tenant: body.tenant, assertion: body.assertion, ...(body.role ? { role: body.role } : {}) });
+  }
 }

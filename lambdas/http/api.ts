@@ -24,6 +24,8 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 export interface RequestInfo {
   readonly correlationId: string;
+  /** The caller's address as API Gateway saw it (network safelists). */
+  readonly sourceIp: string;
   /** This request's audit event (who, from where, on what), for routes that add to it or commit it with a change. */
   readonly audit: RequestAudit;
 }
@@ -44,7 +46,7 @@ export interface RawInput {
 type BodyKind = 'none' | 'json' | 'json-or-form';
 
 export interface Route<S extends z.ZodType, A extends boolean> {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** The API Gateway resource template, e.g. `/v1/secrets/{path+}`. */
   readonly resource: string;
   readonly authenticated: A;
@@ -107,7 +109,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
         },
         principal,
       );
-      const resource = event.pathParameters?.path ?? event.pathParameters?.tenantId ?? event.pathParameters?.name ?? (matched ? undefined : event.path);
+      const resource = event.pathParameters?.path ?? event.pathParameters?.tenantId ?? event.pathParameters?.name ?? event.pathParameters?.clientId ?? (matched ? undefined : event.path);
       if (resource !== undefined) audit.about(safeDecode(resource));
 
       let response: APIGatewayProxyResult;
@@ -150,6 +152,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     const input = parseInput(matched, event);
     const request: RequestInfo = {
       correlationId: context.correlationId,
+      sourceIp: event.requestContext?.identity?.sourceIp ?? 'unknown',
       // Unaudited routes get a recorder that is never written anywhere.
       audit: audit ?? new RequestAudit({ action: 'unaudited', correlationId: context.correlationId, sourceIp: '', userAgent: '', region: options.region, time: '' }),
     };

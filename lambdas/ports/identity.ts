@@ -134,6 +134,9 @@ export interface IdentityStore {
   save<K extends IdentityKind>(tenantId: string, kind: K, record: IdentityRecords[K], expectedRev: number | undefined, owners: OwnerDelta, audit?: PendingAudit): Promise<void>;
   remove(tenantId: string, kind: IdentityKind, name: string, expectedRev: number, owners: OwnerDelta, audit?: PendingAudit): Promise<void>;
 
+  /** The named groups that exist (one read). */
+  groups(tenantId: string, names: readonly string[]): Promise<GroupRecord[]>;
+
   accessRules(tenantId: string): Promise<AccessRules>;
   getNetwork(tenantId: string): Promise<NetworkRecord | undefined>;
   saveNetwork(record: NetworkRecord, expectedRev: number | undefined, audit?: PendingAudit): Promise<void>;

@@ -121,6 +121,7 @@ export class VaultApi extends Construct {
       tenants: functions.tenants.function,
       secrets: functions.secrets.function,
       audit: functions.audit.function,
+      identity: functions.identity.function,
     };
     for (const route of ROUTES) {
       const resource = this.api.root.resourceForPath(route.resource);

@@ -30,6 +30,7 @@ export const ENV = {
   audience: 'COFFER_AUDIENCE',
   auditBucket: 'COFFER_AUDIT_BUCKET',
   auditSigningKeyId: 'COFFER_AUDIT_SIGNING_KEY_ID',
+  previousSigningKeyIds: 'COFFER_PREVIOUS_SIGNING_KEY_IDS',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
 
@@ -53,6 +54,7 @@ export class VaultFunctions extends Construct {
   readonly tenants: CofferFunction;
   readonly secrets: CofferFunction;
   readonly audit: CofferFunction;
+  readonly identity: CofferFunction;
   readonly auditShipper: CofferFunction;
 
   constructor(scope: Construct, id: string, props: VaultFunctionsProps) {
@@ -66,6 +68,7 @@ export class VaultFunctions extends Construct {
       [ENV.issuer]: config.issuer,
       [ENV.audience]: config.audience,
       [ENV.auditBucket]: auditBucket.bucketName,
+      ...(config.previousSigningKeyArns.length ? { [ENV.previousSigningKeyIds]: config.previousSigningKeyArns.join(',') } : {}),
       [ENV.serviceName]: 'coffer',
     };
     const fn = (name: string, entry: string, description: string, memorySize?: number) =>
@@ -77,16 +80,22 @@ export class VaultFunctions extends Construct {
     this.tenants = fn('Tenants', 'lambdas/handlers/tenants.ts', 'Coffer tenant administration');
     this.secrets = fn('Secrets', 'lambdas/handlers/secrets.ts', 'Coffer secrets API');
     this.audit = fn('Audit', 'lambdas/handlers/audit.ts', 'Coffer audit trail query and export');
+    this.identity = fn('Identity', 'lambdas/handlers/identity.ts', 'Coffer users, clients, groups, policies, issuers and IAM bindings');
 
     // Token signing: only the token function signs; verifiers read the public key.
     signingKey.grant(this.authorizer.role, 'kms:GetPublicKey');
     signingKey.grant(this.token.role, 'kms:Sign', 'kms:GetPublicKey');
     signingKey.grant(this.health.role, 'kms:DescribeKey');
+    if (config.previousSigningKeyArns.length) {
+      // Retired keys verify only: the JWKS keeps them until their last tokens expire.
+      const publish = new PolicyStatement({ actions: ['kms:GetPublicKey'], resources: [...config.previousSigningKeyArns] });
+      for (const fn of [this.authorizer, this.token]) fn.role.addToPrincipalPolicy(publish);
+    }
 
     table.grantReadData(this.health.role);
     // Every audited function appends its requests' events to the table (fail closed), in the
     // same transaction as its change; none of them touches S3.
-    for (const writer of [this.token, this.tenants, this.secrets, this.audit]) table.grantReadWriteData(writer.role);
+    for (const writer of [this.token, this.tenants, this.secrets, this.audit, this.identity]) table.grantReadWriteData(writer.role);
     // The authorizer records refused tokens, which name no tenant: the platform chain only.
     this.authorizer.role.addToPrincipalPolicy(
       new PolicyStatement({
@@ -94,6 +103,16 @@ export class VaultFunctions extends Construct {
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
         resources: [table.tableArn],
         conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PLATFORM_AUDIT_PARTITION] } },
+      }),
+    );
+    // Each check re-reads the record that minted the token (user, client, issuer, binding),
+    // its session and groups: reads only, in identity and client partitions only.
+    this.authorizer.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'CheckTokenRevocation',
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#IDENTITY', 'T#*#META', 'PLATFORM'] } },
       }),
     );
 
@@ -216,6 +235,30 @@ export class VaultFunctions extends Construct {
       ],
     });
     policy.attachToRole(this.secrets.role);
+    // TOTP seeds are sealed under the tenant's data key: the identity function seals and
+    // opens them, the token function opens them. Unwrapping existing data keys only.
+    const unwrap = new Policy(this, 'TenantKeyUnwrap', {
+      statements: [
+        new PolicyStatement({
+          sid: 'UnwrapTenantDataKeys',
+          actions: ['kms:Decrypt'],
+          resources: config.regions.map((region) => kmsArn(region, 'key/*')),
+          conditions: {
+            StringEquals: { [`aws:ResourceTag/${MANAGED_KEY_TAG}`]: 'true' },
+            'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': [TENANT_CONTEXT_KEY] },
+          },
+        }),
+      ],
+    });
+    unwrap.attachToRole(this.identity.role);
+    unwrap.attachToRole(this.token.role);
+    acknowledgeWildcards(
+      unwrap,
+      config.regions.map((region) => [
+        `Resource::${renderedKmsArn(region, 'key/*')}`,
+        'Tenant keys are created at runtime; Decrypt only, of keys tagged coffer:managed=true in this account and the Coffer regions, with the coffer:tenant encryption context.',
+      ]),
+    );
     acknowledgeWildcards(
       policy,
       config.regions.map((region) => [

@@ -7,9 +7,10 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { AccessRules } from '../../core/access/policy';
-import { ConflictError, InternalError, WriteConflictError } from '../../core/errors';
+import { ConflictError, DependencyUnavailableError, InternalError, WriteConflictError } from '../../core/errors';
 import type { PendingAudit } from '../../ports/audit-log';
 import type {
+  GroupRecord,
   IdentityKind,
   IdentityRecords,
   IdentityStore,
@@ -335,36 +336,46 @@ export class DynamoIdentityStore implements IdentityStore {
     );
   }
 
+  async groups(tenantId: string, names: readonly string[]): Promise<GroupRecord[]> {
+    if (names.length === 0) return [];
+    const found = await this.batchGet(names.map((name) => this.key(tenantId, 'group', name)));
+    return names.flatMap((name) => {
+      const item = found.get(`${LAYOUT.group.prefix}${name}`);
+      return item ? [strip<GroupRecord>(item)] : [];
+    });
+  }
+
   async loadTokenState(tenantId: string, source: TokenSource, sessionId: string | undefined, groups: readonly string[]): Promise<TokenState> {
-    const wanted = [
-      this.key(tenantId, source.kind, source.name),
-      ...(sessionId ? [{ pk: keys.identity(tenantId), sk: keys.sessionSk(sessionId) }] : []),
-      ...groups.map((group) => this.key(tenantId, 'group', group)),
-    ];
-    const found: Record<string, unknown>[] = [];
-    let pending: Record<string, unknown>[] = wanted;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt === 5) throw new InternalError('DynamoDB kept returning unprocessed keys');
-      const result = await dynamo(() =>
-        this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } })),
-      );
-      found.push(...(result.Responses?.[this.table] ?? []));
-      pending = (result.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-      if (pending.length) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
-    }
-    const bySk = new Map(found.map((item) => [String(item.sk), item]));
-    const sourceItem = bySk.get(wanted[0]!.sk);
-    const sessionItem = sessionId ? bySk.get(keys.sessionSk(sessionId)) : undefined;
+    const sourceKey = this.key(tenantId, source.kind, source.name);
+    const sessionKey = sessionId ? { pk: keys.identity(tenantId), sk: keys.sessionSk(sessionId) } : undefined;
+    const found = await this.batchGet([sourceKey, ...(sessionKey ? [sessionKey] : []), ...groups.map((group) => this.key(tenantId, 'group', group))]);
+    const sourceItem = found.get(sourceKey.sk);
+    const sessionItem = sessionKey ? found.get(sessionKey.sk) : undefined;
     return {
       ...(sourceItem ? { source: strip(sourceItem) } : {}),
       ...(sessionItem ? { session: { ...strip<SessionRecord>(sessionItem), revoked: sessionItem.revoked === true } } : {}),
       groups: groups.flatMap((group) => {
-        const item = bySk.get(`${LAYOUT.group.prefix}${group}`);
-        return item ? [strip(item)] : [];
+        const item = found.get(`${LAYOUT.group.prefix}${group}`);
+        return item ? [strip<GroupRecord>(item)] : [];
       }),
     };
   }
+
+  /** One BatchGetItem (retrying unprocessed keys); items by sort key. Keys share no sort key. */
+  private async batchGet(wanted: { pk: string; sk: string }[]): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    let pending: Record<string, unknown>[] = wanted;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt === 5) throw new DependencyUnavailableError('dynamodb');
+      const result = await dynamo(() =>
+        this.db.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } })),
+      );
+      for (const item of result.Responses?.[this.table] ?? []) found.set(String(item.sk), item);
+      pending = (result.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+      if (pending.length) await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+    }
+    return found;
+  }
 }
 
-/** The table's TTL attribute is `expiresAt` in epoch seconds. */
 const ttl = (epochMs: number) => Math.ceil(epochMs / 1000) + TTL_GRACE_SECONDS;

@@ -10,11 +10,20 @@ interface SigningKey {
   readonly jwk: PublicJwk;
 }
 
-/** ES256 with a KMS ECC_NIST_P256 key; the public half is fetched once per container. */
+/**
+ * ES256 with a KMS ECC_NIST_P256 key; public halves are fetched once per container.
+ * Rotation: a new key signs while the previous ones stay in the JWKS (and verify) until
+ * every token they signed has expired (one hour).
+ */
 export class KmsTokenSigner implements TokenSigner {
   private signingKey?: Promise<SigningKey>;
+  private previous?: Promise<SigningKey[]>;
 
-  constructor(private readonly client: KMSClient, private readonly keyId_: string) {}
+  constructor(
+    private readonly client: KMSClient,
+    private readonly keyId_: string,
+    private readonly previousKeyIds: readonly string[] = [],
+  ) {}
 
   async keyId(): Promise<string> {
     return (await this.key()).jwk.kid;
@@ -30,19 +39,24 @@ export class KmsTokenSigner implements TokenSigner {
   }
 
   async publicJwks(): Promise<PublicJwk[]> {
-    return [(await this.key()).jwk];
+    this.previous ??= Promise.all(this.previousKeyIds.map((id) => this.load(id))).catch((error) => {
+      this.previous = undefined;
+      throw error;
+    });
+    const [current, previous] = await Promise.all([this.key(), this.previous]);
+    return [current.jwk, ...previous.map((k) => k.jwk).filter((jwk) => jwk.kid !== current.jwk.kid)];
   }
 
   private key(): Promise<SigningKey> {
-    this.signingKey ??= this.load().catch((error) => {
+    this.signingKey ??= this.load(this.keyId_).catch((error) => {
       this.signingKey = undefined; // a cold-start outage must not poison the container
       throw error;
     });
     return this.signingKey;
   }
 
-  private async load(): Promise<SigningKey> {
-    const result = await kms(() => this.client.send(new GetPublicKeyCommand({ KeyId: this.keyId_ })));
+  private async load(keyId: string): Promise<SigningKey> {
+    const result = await kms(() => this.client.send(new GetPublicKeyCommand({ KeyId: keyId })));
     if (!result.PublicKey || !result.KeyId) throw new DependencyUnavailableError('kms');
     const jwk = createPublicKey({ key: Buffer.from(result.PublicKey), format: 'der', type: 'spki' }).export({ format: 'jwk' });
     // The kid names the key without publishing its ARN (account id, region).

@@ -1,5 +1,6 @@
 import { InvalidRequestError } from '../errors';
 import { MAX_SEGMENTS } from '../secret-path';
+import { wildcardMatch } from '../wildcard';
 
 // Resource patterns of access-control entries. A pattern is secret-path segments where
 // `*` stands for exactly one segment, `**` for any number of segments (zero included, so
@@ -35,21 +36,8 @@ export function whyInvalidPattern(raw: string): string | undefined {
 
 const segmentsOf = (text: string) => text.split('/');
 
-function globSegment(pattern: string, segment: string): boolean {
-  if (!pattern.includes('*')) return pattern === segment;
-  const parts = pattern.split('*');
-  const first = parts[0]!;
-  const last = parts.at(-1)!;
-  if (segment.length < first.length + last.length || !segment.startsWith(first) || !segment.endsWith(last)) return false;
-  let at = first.length;
-  const end = segment.length - last.length;
-  for (const middle of parts.slice(1, -1)) {
-    const found = segment.indexOf(middle, at);
-    if (found < 0 || found + middle.length > end) return false;
-    at = found + middle.length;
-  }
-  return true;
-}
+// Within one segment, `*` never crosses a '/' (segments hold none).
+const globSegment = wildcardMatch;
 
 /** Does the pattern match this secret path (or list prefix, treated as a path)? */
 export function matchesPath(pattern: string, path: string): boolean {

@@ -1,6 +1,7 @@
 import type { Role, TenantPrincipal } from '../principal';
 import { covers, matchesPath, mayOverlap } from './path-pattern';
 import { Safelist } from './network';
+import { wildcardMatch } from '../wildcard';
 
 // Access-control entries, evaluated in one place for every secret operation:
 //   1. outside the tenant's network safelist → denied;
@@ -57,12 +58,6 @@ interface CompiledPolicy {
   readonly safelist?: Safelist;
 }
 
-function wildcard(pattern: string, text: string): boolean {
-  if (!pattern.includes('*')) return pattern === text;
-  const escaped = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${escaped.join('.*')}$`, 's').test(text);
-}
-
 export function selectorMatches(selector: string, principal: TenantPrincipal): boolean {
   if (selector === '*') return true;
   const colon = selector.indexOf(':');
@@ -70,7 +65,7 @@ export function selectorMatches(selector: string, principal: TenantPrincipal): b
   const value = selector.slice(colon + 1);
   if (kind === 'role') return principal.roles.includes(value as Role);
   if (kind === 'group') return (principal.groups ?? []).includes(value);
-  return kind === principal.type && wildcard(value, principal.id);
+  return kind === principal.type && wildcardMatch(value, principal.id);
 }
 
 const hasOwnRole = (role: string): role is Role => Object.hasOwn(ROLE_OPERATIONS, role);

@@ -1,0 +1,584 @@
+import type { MutationAudit } from '../../ports/audit-log';
+import type { Clock } from '../../ports/clock';
+import type {
+  ClaimBinding,
+  GroupRecord,
+  IamBindingRecord,
+  IdentityKind,
+  IdentityRecords,
+  IdentityStore,
+  IssuerRecord,
+  OwnerDelta,
+  PolicyRecord,
+  UserRecord,
+} from '../../ports/identity';
+import type { Page, PageRequest } from '../../ports/secret-repository';
+import type { ClientRecord } from '../../ports/tenant-repository';
+import { AccessEvaluator, selectorMatches, type AccessEntry, type AccessPolicy, type AccessRules } from '../access/policy';
+import { Safelist } from '../access/network';
+import { hashSecret, newClientSecret, verifySecret } from '../credentials';
+import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, UnauthenticatedError } from '../errors';
+import { newClientId } from '../ids';
+import { authorizeIdentityAdmin } from '../policy';
+import { describePrincipal, type Principal, type Role, type TenantPrincipal } from '../principal';
+import { MAX_IAM_BINDINGS, MAX_ISSUERS, MAX_POLICIES } from './names';
+import { assertMayAssign, assertMayManage } from './roles';
+import { acceptedStep, newTotpSecret, otpauthUri, type TotpSeeds } from './totp';
+import { isLocked } from './lockout';
+
+export interface IdentityAdminDeps {
+  readonly store: IdentityStore;
+  readonly clock: Clock;
+  readonly totp: TotpSeeds;
+}
+
+/** The caller and this request: who acts, from where, and the event the change commits with. */
+export interface AdminRequest {
+  readonly principal: Principal;
+  readonly sourceIp: string;
+  readonly audit?: MutationAudit;
+}
+
+export interface UserInput {
+  readonly username: string;
+  readonly password: string;
+  readonly displayName?: string;
+  readonly roles: readonly Role[];
+  readonly groups: readonly string[];
+}
+
+export interface UserChanges {
+  readonly displayName?: string;
+  readonly roles?: readonly Role[];
+  readonly groups?: readonly string[];
+  readonly status?: 'active' | 'disabled';
+}
+
+export interface ClientInput {
+  readonly name: string;
+  readonly description?: string;
+  readonly roles: readonly Role[];
+  readonly groups: readonly string[];
+}
+
+export type ClientChanges = Partial<Pick<ClientRecord, 'description' | 'roles' | 'groups' | 'status'>>;
+
+export type GroupInput = Pick<GroupRecord, 'description' | 'roles'>;
+export type PolicyInput = Omit<AccessPolicy, 'name'>;
+export type IssuerInput = Pick<IssuerRecord, 'issuer' | 'jwksUri' | 'audiences' | 'bindings' | 'status'>;
+export type IamBindingInput = Pick<IamBindingRecord, 'arnPattern' | 'roles' | 'groups' | 'status'>;
+
+const directOwner = (r: { roles: readonly Role[]; status: string } | undefined) => (r && r.status === 'active' && r.roles.includes('owner') ? 1 : 0);
+const ownerDelta = (before: Parameters<typeof directOwner>[0], after: Parameters<typeof directOwner>[0]) => (directOwner(after) - directOwner(before)) as OwnerDelta;
+
+/**
+ * Users, clients, groups, policies, trusted issuers, IAM bindings and the network
+ * safelist of one tenant — always the caller's own. Owners and Admins manage identities;
+ * policies are managed by whoever holds `grant` on their paths. Nobody hands out more than
+ * they hold, nobody acts on someone who holds more, and the last Owner cannot go.
+ */
+export class IdentityAdmin {
+  constructor(private readonly deps: IdentityAdminDeps) {}
+
+  // ---- users -------------------------------------------------------------------------
+
+  async listUsers(req: AdminRequest, page: PageRequest): Promise<Page<UserView>> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    const result = await this.deps.store.list(actor.tenantId, 'user', page);
+    return { ...result, items: result.items.map((u) => this.userView(u)) };
+  }
+
+  async getUser(req: AdminRequest, username: string): Promise<UserView> {
+    const actor = this.selfOrAdmin(req.principal, 'user', username);
+    return this.userView(await this.mustGet(actor.tenantId, 'user', username));
+  }
+
+  async createUser(req: AdminRequest, input: UserInput): Promise<UserView> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    assertMayAssign(actor, input.roles);
+    await this.assertGroupsAssignable(actor, input.groups);
+    assertPasswordAcceptable(input.password, input.username);
+    const stamp = this.stamp(actor);
+    const user: UserRecord = {
+      tenantId: actor.tenantId,
+      username: input.username,
+      ...(input.displayName ? { displayName: input.displayName } : {}),
+      passwordHash: await hashSecret(input.password),
+      roles: input.roles,
+      groups: input.groups,
+      status: 'active',
+      generation: 1,
+      ...stamp,
+    };
+    await this.deps.store.save(actor.tenantId, 'user', user, undefined, ownerDelta(undefined, user), req.audit?.pending(201, { username: user.username }));
+    return this.userView(user);
+  }
+
+  async updateUser(req: AdminRequest, username: string, changes: UserChanges): Promise<UserView> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    const user = await this.mustGet(actor.tenantId, 'user', username);
+    assertMayManage(actor, user.roles);
+    if (changes.roles) assertMayAssign(actor, changes.roles);
+    if (changes.groups) await this.assertGroupsAssignable(actor, changes.groups);
+    const disabling = changes.status === 'disabled' && user.status !== 'disabled';
+    const next: UserRecord = {
+      ...user,
+      ...changes,
+      // Disabling ends every token and session at once; so does losing a role.
+      generation: disabling || lostRoles(user.roles, changes.roles) ? user.generation + 1 : user.generation,
+      ...this.bump(user, actor),
+    };
+    await this.deps.store.save(actor.tenantId, 'user', next, user.rev, ownerDelta(user, next), req.audit?.pending(200, { username }));
+    return this.userView(next);
+  }
+
+  async deleteUser(req: AdminRequest, username: string): Promise<void> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    const user = await this.mustGet(actor.tenantId, 'user', username);
+    assertMayManage(actor, user.roles);
+    await this.deps.store.remove(actor.tenantId, 'user', username, user.rev, ownerDelta(user, undefined), req.audit?.pending(204, { username }));
+  }
+
+  /**
+   * A user changes their own password (the current one is required) or an Owner/Admin
+   * resets someone's. Either way every token and session of the user ends, and a lockout
+   * is lifted.
+   */
+  async setPassword(req: AdminRequest, username: string, input: { currentPassword?: string; newPassword: string }): Promise<void> {
+    const self = isSelf(req.principal, 'user', username);
+    const actor = self ? (req.principal as TenantPrincipal) : authorizeIdentityAdmin(req.principal);
+    const user = await this.mustGet(actor.tenantId, 'user', username);
+    if (self) {
+      if (input.currentPassword === undefined) throw new InvalidRequestError('Send your current password to change it.', [{ field: 'currentPassword', message: 'required' }]);
+      if (isLocked(user, this.deps.clock.now()) || !(await verifySecret(input.currentPassword, user.passwordHash))) throw new UnauthenticatedError();
+    } else {
+      assertMayManage(actor, user.roles);
+    }
+    assertPasswordAcceptable(input.newPassword, username);
+    const { lockedUntil: _lock, ...rest } = user;
+    const next: UserRecord = {
+      ...rest,
+      passwordHash: await hashSecret(input.newPassword),
+      generation: user.generation + 1,
+      failedAttempts: 0,
+      ...this.bump(user, actor),
+    };
+    await this.deps.store.save(actor.tenantId, 'user', next, user.rev, 0, req.audit?.pending(204, { username, reset: !self }));
+  }
+
+  /** Starts TOTP enrolment for yourself: the seed is shown once, sealed at rest. */
+  async enrolTotp(req: AdminRequest, username: string, tenantName: string): Promise<{ secret: string; otpauthUri: string }> {
+    const actor = this.selfOnly(req.principal, username);
+    const user = await this.mustGet(actor.tenantId, 'user', username);
+    if (user.totp?.status === 'enabled') throw new ConflictError('TOTP is already enabled; disable it first to enrol a new device.');
+    const secret = newTotpSecret();
+    const next: UserRecord = {
+      ...user,
+      totp: { status: 'pending', sealedSecret: await this.deps.totp.seal(actor.tenantId, username, secret), lastStep: 0 },
+      ...this.bump(user, actor),
+    };
+    await this.deps.store.save(actor.tenantId, 'user', next, user.rev, 0, req.audit?.pending(201, { username }));
+    return { secret, otpauthUri: otpauthUri(tenantName, username, secret) };
+  }
+
+  /** Confirms enrolment with a code from the device; from then on every login needs one. */
+  async confirmTotp(req: AdminRequest, username: string, code: string): Promise<void> {
+    const actor = this.selfOnly(req.principal, username);
+    const user = await this.mustGet(actor.tenantId, 'user', username);
+    if (user.totp?.status !== 'pending') throw new ConflictError('There is no pending TOTP enrolment; start one first.');
+    const secret = await this.deps.totp.open(actor.tenantId, username, user.totp.sealedSecret);
+    const step = acceptedStep(secret, code, this.deps.clock.now(), user.totp.lastStep);
+    if (step === undefined) throw new InvalidRequestError('The code does not match; check the device clock and try the next code.', [{ field: 'otp', message: 'wrong code' }]);
+    const next: UserRecord = { ...user, totp: { ...user.totp, status: 'enabled', lastStep: step }, ...this.bump(user, actor) };
+    await this.deps.store.save(actor.tenantId, 'user', next, user.rev, 0, req.audit?.pending(204, { username }));
+  }
+
+  /** Yourself, or an Owner/Admin for a user who lost the device. */
+  async disableTotp(req: AdminRequest, username: string): Promise<void> {
+    const actor = this.selfOrAdmin(req.principal, 'user', username);
+    const user = await this.mustGet(actor.tenantId, 'user', username);
+    if (!isSelf(req.principal, 'user', username)) assertMayManage(actor, user.roles);
+    if (!user.totp) throw new NotFoundError(`User '${username}' has no TOTP device.`);
+    const { totp: _totp, ...rest } = user;
+    await this.deps.store.save(actor.tenantId, 'user', { ...rest, ...this.bump(user, actor) }, user.rev, 0, req.audit?.pending(204, { username }));
+  }
+
+  // ---- clients -----------------------------------------------------------------------
+
+  async listClients(req: AdminRequest, page: PageRequest): Promise<Page<ClientView>> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    const result = await this.deps.store.list(actor.tenantId, 'client', page);
+    return { ...result, items: result.items.map((c) => this.clientView(c)) };
+  }
+
+  async getClient(req: AdminRequest, clientId: string): Promise<ClientView> {
+    const actor = this.selfOrAdmin(req.principal, 'client', clientId);
+    return this.clientView(await this.mustGet(actor.tenantId, 'client', clientId));
+  }
+
+  async createClient(req: AdminRequest, input: ClientInput): Promise<ClientView & { clientSecret: string }> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    assertMayAssign(actor, input.roles);
+    await this.assertGroupsAssignable(actor, input.groups);
+    const clientSecret = newClientSecret();
+    const client: ClientRecord = {
+      scope: actor.tenantId,
+      clientId: newClientId(actor.tenantId),
+      name: input.name,
+      ...(input.description ? { description: input.description } : {}),
+      secretHash: await hashSecret(clientSecret),
+      roles: input.roles,
+      groups: input.groups,
+      status: 'active',
+      generation: 1,
+      ...this.stamp(actor),
+    };
+    await this.deps.store.save(actor.tenantId, 'client', client, undefined, ownerDelta(undefined, client), req.audit?.pending(201, { clientId: client.clientId }));
+    return { ...this.clientView(client), clientSecret };
+  }
+
+  async updateClient(req: AdminRequest, clientId: string, changes: ClientChanges): Promise<ClientView> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    const client = await this.mustGet(actor.tenantId, 'client', clientId);
+    assertMayManage(actor, client.roles);
+    if (changes.roles) assertMayAssign(actor, changes.roles);
+    if (changes.groups) await this.assertGroupsAssignable(actor, changes.groups);
+    const disabling = changes.status === 'disabled' && client.status !== 'disabled';
+    const generation = client.generation ?? 1;
+    const next: ClientRecord = {
+      ...client,
+      ...changes,
+      generation: disabling || lostRoles(client.roles, changes.roles) ? generation + 1 : generation,
+      ...this.bump(client, actor),
+    };
+    await this.deps.store.save(actor.tenantId, 'client', next, client.rev ?? 1, ownerDelta(client, next), req.audit?.pending(200, { clientId }));
+    return this.clientView(next);
+  }
+
+  /** A new secret, shown once; the old secret and every token minted with it stop working. */
+  async rotateClientSecret(req: AdminRequest, clientId: string): Promise<ClientView & { clientSecret: string }> {
+    const actor = this.selfOrAdmin(req.principal, 'client', clientId);
+    const client = await this.mustGet(actor.tenantId, 'client', clientId);
+    if (!isSelf(req.principal, 'client', clientId)) assertMayManage(actor, client.roles);
+    const clientSecret = newClientSecret();
+    const { lockedUntil: _lock, ...rest } = client;
+    const next: ClientRecord = {
+      ...rest,
+      secretHash: await hashSecret(clientSecret),
+      generation: (client.generation ?? 1) + 1,
+      failedAttempts: 0,
+      ...this.bump(client, actor),
+    };
+    await this.deps.store.save(actor.tenantId, 'client', next, client.rev ?? 1, 0, req.audit?.pending(200, { clientId }));
+    return { ...this.clientView(next), clientSecret };
+  }
+
+  async deleteClient(req: AdminRequest, clientId: string): Promise<void> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    const client = await this.mustGet(actor.tenantId, 'client', clientId);
+    assertMayManage(actor, client.roles);
+    await this.deps.store.remove(actor.tenantId, 'client', clientId, client.rev ?? 1, ownerDelta(client, undefined), req.audit?.pending(204, { clientId }));
+  }
+
+  // ---- groups, issuers, IAM bindings: named records carrying roles --------------------
+
+  async list<K extends 'group' | 'issuer' | 'iam-binding' | 'policy'>(req: AdminRequest, kind: K, page: PageRequest): Promise<Page<IdentityRecords[K]>> {
+    const actor = kind === 'policy' ? tenantOf(req.principal) : authorizeIdentityAdmin(req.principal);
+    return this.deps.store.list(actor.tenantId, kind, page);
+  }
+
+  async get<K extends 'group' | 'issuer' | 'iam-binding' | 'policy'>(req: AdminRequest, kind: K, name: string): Promise<IdentityRecords[K]> {
+    const actor = kind === 'policy' ? tenantOf(req.principal) : authorizeIdentityAdmin(req.principal);
+    return this.mustGet(actor.tenantId, kind, name);
+  }
+
+  async putGroup(req: AdminRequest, name: string, input: GroupInput): Promise<{ record: GroupRecord; created: boolean }> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    assertNoOwnerRole(input.roles, 'A group');
+    assertMayAssign(actor, input.roles);
+    return this.putNamed(req, actor, 'group', name, (base) => ({ ...base, name, ...clean(input) }), (old) => assertMayManage(actor, old.roles));
+  }
+
+  async putIssuer(req: AdminRequest, name: string, input: IssuerInput): Promise<{ record: IssuerRecord; created: boolean }> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    const roles = input.bindings.flatMap((b: ClaimBinding) => b.roles);
+    assertNoOwnerRole(roles, 'A trusted issuer');
+    assertMayAssign(actor, roles);
+    await this.assertGroupsAssignable(actor, input.bindings.flatMap((b) => b.groups ?? []));
+    return this.putNamed(req, actor, 'issuer', name, (base, old) => ({ ...base, name, ...clean(input), generation: nextGeneration(old) }), (old) =>
+      assertMayManage(actor, old.bindings.flatMap((b) => b.roles)), MAX_ISSUERS);
+  }
+
+  async putIamBinding(req: AdminRequest, name: string, input: IamBindingInput): Promise<{ record: IamBindingRecord; created: boolean }> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    assertNoOwnerRole(input.roles, 'An IAM binding');
+    assertMayAssign(actor, input.roles);
+    await this.assertGroupsAssignable(actor, input.groups ?? []);
+    return this.putNamed(req, actor, 'iam-binding', name, (base, old) => ({ ...base, name, ...clean(input), generation: nextGeneration(old) }), (old) =>
+      assertMayManage(actor, old.roles), MAX_IAM_BINDINGS);
+  }
+
+  /**
+   * Policies: whoever holds `grant` on every path a policy names may write it, and an
+   * allow entry may only hand out operations the writer holds on those paths. Owners may
+   * always edit policies, so no policy can lock the Owners out.
+   */
+  async putPolicy(req: AdminRequest, name: string, input: PolicyInput): Promise<{ record: PolicyRecord; created: boolean }> {
+    const actor = tenantOf(req.principal);
+    const evaluator = new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
+    this.assertMayGrant(actor, evaluator, input.entries, req.sourceIp);
+    return this.putNamed(req, actor, 'policy', name, (base) => ({ ...base, name, ...clean(input) }), (old) =>
+      this.assertMayGrant(actor, evaluator, old.entries, req.sourceIp, false), MAX_POLICIES);
+  }
+
+  async remove(req: AdminRequest, kind: 'group' | 'issuer' | 'iam-binding' | 'policy', name: string): Promise<void> {
+    const actor = kind === 'policy' ? tenantOf(req.principal) : authorizeIdentityAdmin(req.principal);
+    const record = await this.mustGet(actor.tenantId, kind, name);
+    if (kind === 'policy') {
+      const evaluator = new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
+      this.assertMayGrant(actor, evaluator, (record as PolicyRecord).entries, req.sourceIp, false);
+    } else {
+      assertMayManage(actor, rolesOf(record as GroupRecord | IssuerRecord | IamBindingRecord));
+    }
+    await this.deps.store.remove(actor.tenantId, kind, name, record.rev, 0, req.audit?.pending(204, { name }));
+  }
+
+  // ---- network -----------------------------------------------------------------------
+
+  async getNetwork(req: AdminRequest): Promise<{ cidrs: readonly string[]; rev: number }> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    const network = await this.deps.store.getNetwork(actor.tenantId);
+    return { cidrs: network?.cidrs ?? [], rev: network?.rev ?? 0 };
+  }
+
+  /** The tenant-wide safelist; refused if it would shut out the caller making the change. */
+  async putNetwork(req: AdminRequest, cidrs: readonly string[]): Promise<{ cidrs: readonly string[]; rev: number }> {
+    const actor = authorizeIdentityAdmin(req.principal);
+    if (cidrs.length && !new Safelist(cidrs).allows(req.sourceIp)) {
+      throw new ConflictError(`The safelist does not include your own address (${req.sourceIp}); you would lock yourself out.`);
+    }
+    const current = await this.deps.store.getNetwork(actor.tenantId);
+    const now = new Date(this.deps.clock.now()).toISOString();
+    const record = { tenantId: actor.tenantId, cidrs, rev: (current?.rev ?? 0) + 1, updatedAt: now, updatedBy: describePrincipal(actor) };
+    await this.deps.store.saveNetwork(record, current?.rev, req.audit?.pending(200, { cidrs: cidrs.length }));
+    return { cidrs, rev: record.rev };
+  }
+
+  // ---- self --------------------------------------------------------------------------
+
+  async whoami(req: AdminRequest): Promise<WhoAmI> {
+    const p = req.principal;
+    if (p.kind === 'platform') return { principal: { type: 'platform', id: p.id }, tenantId: null, roles: [], groups: [], authMethod: p.authMethod ?? null, mfa: false, policies: [], network: { cidrs: [], sourceIp: req.sourceIp, allowed: true } };
+    const rules: AccessRules = await this.deps.store.accessRules(p.tenantId);
+    const evaluator = new AccessEvaluator(rules);
+    return {
+      principal: { type: p.type, id: p.id },
+      tenantId: p.tenantId,
+      roles: p.roles,
+      groups: p.groups ?? [],
+      authMethod: p.authMethod ?? null,
+      mfa: p.mfa === true,
+      ...(p.sessionId ? { sessionId: p.sessionId } : {}),
+      policies: evaluator.policiesFor(p).map((policy) => ({
+        name: policy.name,
+        ...(policy.sourceCidrs?.length ? { sourceCidrs: policy.sourceCidrs } : {}),
+        entries: policy.entries.filter((e) => e.principals.some((selector) => selectorMatches(selector, p))),
+      })),
+      network: { cidrs: rules.tenantCidrs, sourceIp: req.sourceIp, allowed: evaluator.insideTenantNetwork(req.sourceIp) },
+    };
+  }
+
+  /** Ends the caller's session: its tokens stop at the authorizer's next check. */
+  async logout(req: AdminRequest, tokenExpiresAt: number): Promise<void> {
+    const p = req.principal;
+    if (!p.sessionId) throw new InvalidRequestError('This token has no session to end.');
+    await this.deps.store.revokeSession(p.kind === 'tenant' ? p.tenantId : 'platform', p.sessionId, tokenExpiresAt);
+  }
+
+  // ---- helpers -----------------------------------------------------------------------
+
+  private async putNamed<K extends 'group' | 'issuer' | 'iam-binding' | 'policy'>(
+    req: AdminRequest,
+    actor: TenantPrincipal,
+    kind: K,
+    name: string,
+    build: (base: { tenantId: string } & ReturnType<IdentityAdmin['stamp']>, old: IdentityRecords[K] | undefined) => IdentityRecords[K],
+    mayReplace: (old: IdentityRecords[K]) => void,
+    cap?: number,
+  ): Promise<{ record: IdentityRecords[K]; created: boolean }> {
+    const old = await this.deps.store.get(actor.tenantId, kind, name);
+    if (old) mayReplace(old);
+    else if (cap !== undefined && (await this.deps.store.all(actor.tenantId, kind)).length >= cap) {
+      throw new ConflictError(`A tenant can have at most ${cap} of these; delete one first.`);
+    }
+    const base = old
+      ? { tenantId: actor.tenantId, ...this.bump(old as never, actor), createdAt: old.createdAt, createdBy: old.createdBy }
+      : { tenantId: actor.tenantId, ...this.stamp(actor) };
+    const record = build(base as never, old);
+    await this.deps.store.save(actor.tenantId, kind, record, old?.rev, 0, req.audit?.pending(old ? 200 : 201, { name }));
+    return { record, created: !old };
+  }
+
+  private assertMayGrant(actor: TenantPrincipal, evaluator: AccessEvaluator, entries: readonly AccessEntry[], sourceIp: string, checkAllows = true): void {
+    const owner = actor.roles.includes('owner');
+    for (const entry of entries) {
+      for (const pattern of entry.paths) {
+        if (!owner && !evaluator.holds(actor, 'grant', pattern, sourceIp)) {
+          throw new ForbiddenError(`You do not hold 'grant' on '${pattern}'.`);
+        }
+        if (!checkAllows || entry.effect !== 'allow') continue;
+        for (const operation of entry.operations) {
+          if (!evaluator.holds(actor, operation, pattern, sourceIp)) {
+            throw new ForbiddenError(`You cannot grant '${operation}' on '${pattern}': you do not hold it there yourself.`);
+          }
+        }
+      }
+    }
+  }
+
+  private async assertGroupsAssignable(actor: TenantPrincipal, names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    const unique = [...new Set(names)];
+    const groups = await this.deps.store.groups(actor.tenantId, unique);
+    const missing = unique.filter((n) => !groups.some((g) => g.name === n));
+    if (missing.length) throw new InvalidRequestError(`No group '${missing[0]}'.`, [{ field: 'groups', message: 'unknown group' }]);
+    for (const group of groups) assertMayAssign(actor, group.roles);
+  }
+
+  private async mustGet<K extends IdentityKind>(tenantId: string, kind: K, name: string): Promise<IdentityRecords[K]> {
+    const record = await this.deps.store.get(tenantId, kind, name);
+    if (!record) throw new NotFoundError(`No ${kind} '${name}'.`);
+    return record;
+  }
+
+  private selfOrAdmin(principal: Principal, kind: 'user' | 'client', id: string): TenantPrincipal {
+    return isSelf(principal, kind, id) ? (principal as TenantPrincipal) : authorizeIdentityAdmin(principal);
+  }
+
+  private selfOnly(principal: Principal, username: string): TenantPrincipal {
+    if (!isSelf(principal, 'user', username)) throw new ForbiddenError('Only the user can enrol or confirm their own TOTP device.');
+    return principal as TenantPrincipal;
+  }
+
+  private stamp(actor: TenantPrincipal) {
+    const at = new Date(this.deps.clock.now()).toISOString();
+    const by = describePrincipal(actor);
+    return { rev: 1, createdAt: at, createdBy: by, updatedAt: at, updatedBy: by };
+  }
+
+  private bump(record: { rev?: number }, actor: TenantPrincipal) {
+    return { rev: (record.rev ?? 1) + 1, updatedAt: new Date(this.deps.clock.now()).toISOString(), updatedBy: describePrincipal(actor) };
+  }
+
+  private userView(u: UserRecord): UserView {
+    const now = this.deps.clock.now();
+    return {
+      username: u.username,
+      ...(u.displayName ? { displayName: u.displayName } : {}),
+      roles: u.roles,
+      groups: u.groups,
+      status: u.status,
+      mfa: u.totp?.status ?? 'off',
+      locked: isLocked(u, now),
+      rev: u.rev,
+      createdAt: u.createdAt,
+      createdBy: u.createdBy,
+      updatedAt: u.updatedAt,
+      updatedBy: u.updatedBy,
+    };
+  }
+
+  private clientView(c: ClientRecord): ClientView {
+    return {
+      clientId: c.clientId,
+      name: c.name,
+      ...(c.description ? { description: c.description } : {}),
+      roles: c.roles,
+      groups: c.groups ?? [],
+      status: c.status,
+      locked: isLocked(c, this.deps.clock.now()),
+      rev: c.rev ?? 1,
+      createdAt: c.createdAt,
+      createdBy: c.createdBy,
+      ...(c.updatedAt ? { updatedAt: c.updatedAt, updatedBy: c.updatedBy } : {}),
+    };
+  }
+}
+
+export interface UserView {
+  readonly username: string;
+  readonly displayName?: string;
+  readonly roles: readonly Role[];
+  readonly groups: readonly string[];
+  readonly status: 'active' | 'disabled';
+  readonly mfa: 'off' | 'pending' | 'enabled';
+  readonly locked: boolean;
+  readonly rev: number;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly updatedAt: string;
+  readonly updatedBy: string;
+}
+
+export interface ClientView {
+  readonly clientId: string;
+  readonly name: string;
+  readonly description?: string;
+  readonly roles: readonly Role[];
+  readonly groups: readonly string[];
+  readonly status: 'active' | 'disabled';
+  readonly locked: boolean;
+  readonly rev: number;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly updatedAt?: string;
+  readonly updatedBy?: string | undefined;
+}
+
+export interface WhoAmI {
+  readonly principal: { readonly type: string; readonly id: string };
+  readonly tenantId: string | null;
+  readonly roles: readonly Role[];
+  readonly groups: readonly string[];
+  readonly authMethod: string | null;
+  readonly mfa: boolean;
+  readonly sessionId?: string;
+  readonly policies: readonly { name: string; sourceCidrs?: readonly string[]; entries: readonly AccessEntry[] }[];
+  readonly network: { readonly cidrs: readonly string[]; readonly sourceIp: string; readonly allowed: boolean };
+}
+
+function tenantOf(principal: Principal): TenantPrincipal {
+  if (principal.kind !== 'tenant') throw new ForbiddenError('Policies belong to a tenant; platform principals have none.');
+  return principal;
+}
+
+function isSelf(principal: Principal, kind: 'user' | 'client', id: string): boolean {
+  return principal.kind === 'tenant' && principal.type === kind && principal.id === id;
+}
+
+function lostRoles(before: readonly Role[], after: readonly Role[] | undefined): boolean {
+  return after !== undefined && before.some((role) => !after.includes(role));
+}
+
+function rolesOf(record: GroupRecord | IssuerRecord | IamBindingRecord): Role[] {
+  return 'bindings' in record ? record.bindings.flatMap((b) => b.roles) : [...record.roles];
+}
+
+/** Any change to an issuer or binding (who it admits, with which roles) ends the tokens it minted. */
+function nextGeneration(old: { generation: number } | undefined): number {
+  return old ? old.generation + 1 : 1;
+}
+
+function assertNoOwnerRole(roles: readonly Role[], what: string): void {
+  if (roles.includes('owner')) throw new InvalidRequestError(`${what} cannot carry the Owner role: Owners are users or clients, counted so the last one cannot go.`, [{ field: 'roles', message: 'owner not allowed' }]);
+}
+
+export function assertPasswordAcceptable(password: string, username: string): void {
+  if (password.length < 12) throw new InvalidRequestError('The password must be at least 12 characters.', [{ field: 'password', message: 'too short' }]);
+  if (password.toLowerCase().includes(username.toLowerCase())) throw new InvalidRequestError('The password must not contain the username.', [{ field: 'password', message: 'contains username' }]);
+}
+
+/** Drops keys whose value is undefined, so optional fields are absent rather than null. */
+function clean<T extends object>(input: T): T {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as T;
+}

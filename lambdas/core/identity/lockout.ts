@@ -1,0 +1,24 @@
+import type { LockoutState } from '../../ports/identity';
+
+// Repeated failures lock a credential, doubling from one minute up to fifteen. While
+// locked, even the right password is refused with the same generic 401, so a guesser
+// learns nothing and gets at most a handful of tries per window.
+export const LOCKOUT = {
+  user: { threshold: 5 },
+  // Client secrets are 256-bit random; the lock only slows a scripted guesser down.
+  client: { threshold: 10 },
+  baseMs: 60_000,
+  maxMs: 15 * 60_000,
+} as const;
+
+export function isLocked(state: LockoutState, now: number): boolean {
+  return state.lockedUntil !== undefined && state.lockedUntil > now;
+}
+
+/** When the failure being recorded now should lock the credential until, if at all. */
+export function lockAfterFailure(state: LockoutState, kind: 'user' | 'client', now: number): number | undefined {
+  const failures = (state.failedAttempts ?? 0) + 1;
+  const over = failures - LOCKOUT[kind].threshold;
+  if (over < 0) return undefined;
+  return now + Math.min(LOCKOUT.maxMs, LOCKOUT.baseMs * 2 ** Math.min(over, 10));
+}
