@@ -36,7 +36,7 @@ export const authentication = new Authentication({
   totp: new TotpSeeds((tenantId) => dataKeys.forTenant(tenantId)),
   sts: new StsCallerIdentity(),
   ...(config.localStsHost ? { extraStsHosts: [config.localStsHost] } : {}),
-  federation: new JwksFederatedVerifier(),
+  federation: new JwksFederatedVerifier({ allowLoopback: config.allowLoopbackSinks }),
 });
 
 export const handler = api(tokenRoutes(authentication, signer), { auditLog, region: config.region });

@@ -32,7 +32,8 @@ async function mint(
     issuer: options.issuer ?? settings.issuer,
     audience: options.audience ?? settings.audience,
   });
-  return (await issuer.issue(principal)).access_token;
+  // Names the client record the authorizer re-reads (generation 1, as onboarding creates it).
+  return (await issuer.issue(principal, { source: { kind: 'client', name: principal.id }, generation: 1, amr: ['client_secret'] })).access_token;
 }
 
 const tenantPrincipal = (tenantId: string, clientId: string, roles: Role[] = ['owner']): Principal => ({
@@ -52,7 +53,7 @@ async function forge(header: Record<string, unknown>, payload: Record<string, un
 
 function claimsFor(tenantId: string, clientId: string, extra: Record<string, unknown> = {}) {
   const now = Math.floor(Date.now() / 1000);
-  return { iss: settings.issuer, aud: settings.audience, sub: clientId, iat: now, nbf: now, exp: now + 600, jti: 'j', tid: tenantId, ptype: 'client', roles: ['owner'], ...extra };
+  return { iss: settings.issuer, aud: settings.audience, sub: clientId, iat: now, nbf: now, exp: now + 600, jti: 'j', tid: tenantId, ptype: 'client', roles: ['owner'], grp: [], amr: ['client_secret'], sid: 's', src: `client:${clientId}`, gen: 1, ...extra };
 }
 
 beforeAll(async () => {
@@ -335,11 +336,11 @@ describe('tenant isolation: A can never reach B', () => {
     await expectBUnchanged();
   });
 
-  it('answers a validly signed token for a tenant that does not exist with 404 and writes nothing', async () => {
+  it('refuses a validly signed token naming a client that does not exist (the authorizer re-reads it) and writes nothing', async () => {
     const image = await tableImage(db, runtime.resources.table);
     const ghost = await mint(tenantPrincipal('ten_aaaaaaaaaaaaaaaaaaaa', newClientId('ten_aaaaaaaaaaaaaaaaaaaa')));
-    expectProblem(await api.request('GET', `/v1/secrets/${SHARED}`, { token: ghost }), 404);
-    expectProblem(await api.request('PUT', '/v1/secrets/ghost/write', { token: ghost, body: { data: { v: 1 } } }), 404, 'Tenant not found.');
+    expectProblem(await api.request('GET', `/v1/secrets/${SHARED}`, { token: ghost }), 401);
+    expectProblem(await api.request('PUT', '/v1/secrets/ghost/write', { token: ghost, body: { data: { v: 1 } } }), 401);
     expect(await tableImage(db, runtime.resources.table)).toBe(image);
   });
 });
@@ -363,12 +364,12 @@ describe('roles inside a tenant', () => {
     expect((await api.request('GET', '/v1/metadata/roles/existing', { token: viewer })).status).toBe(200);
     const image = await tenantRows(db, runtime.resources.table, a.tenantId);
     for (const path of ['roles/existing', 'roles/absent']) {
-      expectProblem(await api.request('PUT', `/v1/secrets/${path}`, { token: viewer, body: { data: { v: 2 } } }), 403, "Your roles do not allow 'update' on secrets.");
-      expectProblem(await api.request('POST', `/v1/secrets/${path}`, { token: viewer, body: { data: { v: 2 } } }), 403, "Your roles do not allow 'create' on secrets.");
-      expectProblem(await api.request('DELETE', `/v1/secrets/${path}`, { token: viewer }), 403, "Your roles do not allow 'delete' on secrets.");
+      expectProblem(await api.request('PUT', `/v1/secrets/${path}`, { token: viewer, body: { data: { v: 2 } } }), 403, `Your access does not allow 'update' on '${path}'.`);
+      expectProblem(await api.request('POST', `/v1/secrets/${path}`, { token: viewer, body: { data: { v: 2 } } }), 403, `Your access does not allow 'create' on '${path}'.`);
+      expectProblem(await api.request('DELETE', `/v1/secrets/${path}`, { token: viewer }), 403, `Your access does not allow 'delete' on '${path}'.`);
     }
-    expectProblem(await api.request('POST', '/v1/restore/roles/deleted', { token: viewer }), 403, "Your roles do not allow 'delete' on secrets.");
-    expectProblem(await api.request('DELETE', '/v1/metadata/roles/deleted', { token: viewer }), 403, "Your roles do not allow 'purge' on secrets.");
+    expectProblem(await api.request('POST', '/v1/restore/roles/deleted', { token: viewer }), 403, "Your access does not allow 'delete' on 'roles/deleted'.");
+    expectProblem(await api.request('DELETE', '/v1/metadata/roles/deleted', { token: viewer }), 403, 'Only Owners and Admins can purge secrets.');
     expect(await tenantRows(db, runtime.resources.table, a.tenantId)).toBe(image);
   });
 
@@ -379,7 +380,7 @@ describe('roles inside a tenant', () => {
     expect((await api.request('POST', '/v1/restore/roles/by-contributor', { token: contributor })).status).toBe(200);
     expect((await api.request('DELETE', '/v1/secrets/roles/by-contributor', { token: contributor })).status).toBe(204);
     const image = await tenantRows(db, runtime.resources.table, a.tenantId);
-    expectProblem(await api.request('DELETE', '/v1/metadata/roles/by-contributor', { token: contributor }), 403, "Your roles do not allow 'purge' on secrets.");
+    expectProblem(await api.request('DELETE', '/v1/metadata/roles/by-contributor', { token: contributor }), 403, 'Only Owners and Admins can purge secrets.');
     expect(await tenantRows(db, runtime.resources.table, a.tenantId)).toBe(image);
   });
 

@@ -1,4 +1,6 @@
 import { JwtVerifier } from 'aws-jwt-verify';
+import type { Fetcher } from 'aws-jwt-verify/https';
+import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import type { FederatedTokenVerifier } from '../../core/authentication';
 import { UnauthenticatedError } from '../../core/errors';
 import type { IssuerRecord } from '../../ports/identity';
@@ -13,13 +15,18 @@ type Verifier = ReturnType<typeof JwtVerifier.create>;
  */
 export class JwksFederatedVerifier implements FederatedTokenVerifier {
   private readonly verifiers = new Map<string, Verifier>();
+  private readonly jwksCache: SimpleJwksCache;
+
+  constructor(options: { allowLoopback: boolean }) {
+    this.jwksCache = new SimpleJwksCache({ fetcher: new BoundedFetcher(options.allowLoopback) });
+  }
 
   async verify(issuer: IssuerRecord, assertion: string): Promise<Record<string, unknown>> {
     // One verifier (and JWKS cache) per issuer record version: an edit starts afresh.
     const cacheKey = `${issuer.tenantId}/${issuer.name}/${issuer.rev}`;
     let verifier = this.verifiers.get(cacheKey);
     if (!verifier) {
-      verifier = JwtVerifier.create({ issuer: issuer.issuer, audience: [...issuer.audiences], jwksUri: issuer.jwksUri });
+      verifier = JwtVerifier.create({ issuer: issuer.issuer, audience: [...issuer.audiences], jwksUri: issuer.jwksUri }, { jwksCache: this.jwksCache });
       if (this.verifiers.size > 200) this.verifiers.clear();
       this.verifiers.set(cacheKey, verifier);
     }
@@ -30,5 +37,26 @@ export class JwksFederatedVerifier implements FederatedTokenVerifier {
       if (/Fetch|Jwks|NonRetryable/i.test(name)) logger.warn('trusted issuer JWKS unavailable', { issuer: issuer.name, error: name });
       throw new UnauthenticatedError();
     }
+  }
+}
+
+const MAX_JWKS_BYTES = 64 * 1024;
+
+/**
+ * Fetches a JWKS: https only (plain http to loopback on the local runtime), no redirects,
+ * 3 s and 64 KiB at most, so a slow or hostile issuer cannot stall or flood a login.
+ */
+class BoundedFetcher implements Fetcher {
+  constructor(private readonly allowLoopback: boolean) {}
+
+  async fetch(uri: string): Promise<ArrayBuffer> {
+    const url = new URL(uri);
+    const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
+    if (url.protocol !== 'https:' && !(this.allowLoopback && loopback && url.protocol === 'http:')) throw new Error('JWKS must be fetched over https');
+    const response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(3000), headers: { accept: 'application/json' } });
+    if (!response.ok) throw new Error(`JWKS fetch answered ${response.status}`);
+    const body = await response.arrayBuffer();
+    if (body.byteLength > MAX_JWKS_BYTES) throw new Error('JWKS too large');
+    return body;
   }
 }
