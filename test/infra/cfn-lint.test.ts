@@ -29,7 +29,7 @@ afterAll(() => fixture?.dispose());
 describe('cfn-lint', () => {
   it('bundled every function into an ESM asset', () => {
     const assets = readdirSync(fixture.outdir).filter((name) => name.startsWith('asset.'));
-    expect(assets).toHaveLength(7);
+    expect(assets).toHaveLength(8);
     for (const asset of assets) {
       expect(existsSync(join(fixture.outdir, asset, 'index.mjs')), asset).toBe(true);
       expect(existsSync(join(fixture.outdir, asset, 'index.mjs.map')), asset).toBe(true);

@@ -126,13 +126,14 @@ const descriptions = {
   tenants: 'Coffer tenant administration',
   secrets: 'Coffer secrets API',
   audit: 'Coffer audit trail query and export',
+  identity: 'Coffer users, clients, groups, policies, issuers and IAM bindings',
   auditShipper: 'Coffer audit shipper (table stream to S3)',
 } as const;
 
 describe('functions', () => {
 
-  it('deploys exactly the seven functions', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 7);
+  it('deploys exactly the eight functions', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 8);
     for (const description of Object.values(descriptions)) functionId(description);
   });
 
@@ -200,13 +201,27 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets the authorizer record refused tokens in the platform audit partition only', () => {
+  it('lets the authorizer record refused tokens in the platform audit partition, and otherwise only read identity records', () => {
     const dynamo = statementsOf('Coffer token authorizer').filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
-    expect(dynamo).toHaveLength(1);
+    expect(dynamo).toHaveLength(2);
     expect(dynamo[0]).toMatchObject({
       Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
       Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['PLATFORM#AUDIT'] } },
     });
+    // The revocation check: the record that minted a token, its session and groups.
+    expect(dynamo[1]).toMatchObject({
+      Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#IDENTITY', 'T#*#META', 'PLATFORM'] } },
+    });
+  });
+
+  it('lets the token and identity functions unwrap tenant data keys (TOTP seeds) but not wrap new ones', () => {
+    for (const description of [descriptions.token, descriptions.identity]) {
+      const kms = statementsOf(description).filter((s) => JSON.stringify(s.Action).includes('kms:Decrypt'));
+      expect(kms).toHaveLength(1);
+      expect(kms[0].Action).toBe('kms:Decrypt');
+      expect(kms[0].Condition).toMatchObject({ 'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['coffer:tenant'] } });
+    }
   });
 
   it('lets the shipper write only in audit partitions (its marks), never tenant metadata or secrets', () => {
@@ -355,6 +370,31 @@ describe('API', () => {
     ['GET /v1/audit/sinks', 'CUSTOM', 'Coffer audit trail query and export'],
     ['PUT /v1/audit/sinks/{name}', 'CUSTOM', 'Coffer audit trail query and export'],
     ['DELETE /v1/audit/sinks/{name}', 'CUSTOM', 'Coffer audit trail query and export'],
+    ...(
+      [
+        'GET /v1/whoami',
+        'POST /v1/logout',
+        'GET /v1/roles',
+        'GET /v1/users',
+        'POST /v1/users',
+        'GET /v1/users/{name}',
+        'PATCH /v1/users/{name}',
+        'DELETE /v1/users/{name}',
+        'PUT /v1/users/{name}/password',
+        'POST /v1/users/{name}/totp',
+        'DELETE /v1/users/{name}/totp',
+        'POST /v1/users/{name}/totp/verify',
+        'GET /v1/clients',
+        'POST /v1/clients',
+        'GET /v1/clients/{clientId}',
+        'PATCH /v1/clients/{clientId}',
+        'DELETE /v1/clients/{clientId}',
+        'POST /v1/clients/{clientId}/secret',
+        ...['groups', 'policies', 'issuers', 'iam-bindings'].flatMap((c) => [`GET /v1/${c}`, `GET /v1/${c}/{name}`, `PUT /v1/${c}/{name}`, `DELETE /v1/${c}/{name}`]),
+        'GET /v1/network',
+        'PUT /v1/network',
+      ] as const
+    ).map((route): [string, 'CUSTOM', string] => [route, 'CUSTOM', 'Coffer users, clients, groups, policies, issuers and IAM bindings']),
   ];
 
   it('serves exactly the specified routes', () => {
