@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 // minified), its size and cold import time, as ratios against a baseline bundle holding
 // nothing but a DynamoDB GetItem handler, built and measured in the same run.
 const OUT = resolve('.bench/bundles');
-const HANDLERS = ['authorizer', 'token', 'secrets', 'tenants', 'health', 'audit', 'audit-shipper'];
+const HANDLERS = ['authorizer', 'token', 'secrets', 'tenants', 'health', 'audit', 'identity', 'audit-shipper'];
 const IMPORT_RUNS = Number(process.env.BENCH_IMPORT_RUNS ?? 5);
 
 await rm(OUT, { recursive: true, force: true });

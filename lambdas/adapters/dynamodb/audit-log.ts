@@ -205,8 +205,11 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
         }
         if (!lostChainRace(error, items.length)) throw translateDynamoError(error);
         if (Date.now() >= giveUpAt) throw new DependencyUnavailableError('audit', { cause: error });
-        // The event now holding our seq is the new tail (unless others followed it already).
-        if (holder?.seq === event.seq && holder.hash) this.heads.set(draft.chain, { seq: holder.seq, hash: holder.hash });
+        // The event now holding our seq is the new tail, unless others followed it already:
+        // a second loss in a row means this container's view is old (other containers have
+        // appended many since), so the next attempt reads the real tail instead of stepping
+        // through the gap one put at a time.
+        if (attempt === 1 && holder?.seq === event.seq && holder.hash) this.heads.set(draft.chain, { seq: holder.seq, hash: holder.hash });
         await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 2 ** attempt)));
       }
     }
