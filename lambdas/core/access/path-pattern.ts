@@ -97,6 +97,7 @@ function overlapSegments(a: readonly string[], i: number, b: readonly string[], 
   if (i === a.length || j === b.length) return false;
   const x = a[i]!;
   const y = b[j]!;
-  const compatible = x.includes('*') || y.includes('*') ? true : x === y;
+  // A glob against a literal is decided exactly; two globs may always meet.
+  const compatible = x.includes('*') ? (y.includes('*') ? true : globSegment(x, y)) : y.includes('*') ? globSegment(y, x) : x === y;
   return compatible && overlapSegments(a, i + 1, b, j + 1);
 }

@@ -61,6 +61,7 @@ interface CompiledPolicy {
 export function selectorMatches(selector: string, principal: TenantPrincipal): boolean {
   if (selector === '*') return true;
   const colon = selector.indexOf(':');
+  if (colon < 0) return false; // only '*' stands alone
   const kind = selector.slice(0, colon);
   const value = selector.slice(colon + 1);
   if (kind === 'role') return principal.roles.includes(value as Role);

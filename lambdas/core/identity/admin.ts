@@ -83,18 +83,18 @@ export class IdentityAdmin {
   // ---- users -------------------------------------------------------------------------
 
   async listUsers(req: AdminRequest, page: PageRequest): Promise<Page<UserView>> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     const result = await this.deps.store.list(actor.tenantId, 'user', page);
     return { ...result, items: result.items.map((u) => this.userView(u)) };
   }
 
   async getUser(req: AdminRequest, username: string): Promise<UserView> {
-    const actor = this.selfOrAdmin(req.principal, 'user', username);
+    const actor = await this.selfOrAdmin(req, 'user', username);
     return this.userView(await this.mustGet(actor.tenantId, 'user', username));
   }
 
   async createUser(req: AdminRequest, input: UserInput): Promise<UserView> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     assertMayAssign(actor, input.roles);
     await this.assertGroupsAssignable(actor, input.groups);
     assertPasswordAcceptable(input.password, input.username);
@@ -107,7 +107,7 @@ export class IdentityAdmin {
       roles: input.roles,
       groups: input.groups,
       status: 'active',
-      generation: 1,
+      generation: this.nextGeneration(undefined),
       ...stamp,
     };
     await this.deps.store.save(actor.tenantId, 'user', user, undefined, ownerDelta(undefined, user), req.audit?.pending(201, { username: user.username }));
@@ -115,7 +115,7 @@ export class IdentityAdmin {
   }
 
   async updateUser(req: AdminRequest, username: string, changes: UserChanges): Promise<UserView> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     const user = await this.mustGet(actor.tenantId, 'user', username);
     assertMayManage(actor, user.roles);
     if (changes.roles) assertMayAssign(actor, changes.roles);
@@ -125,7 +125,7 @@ export class IdentityAdmin {
       ...user,
       ...changes,
       // Disabling ends every token and session at once; so does losing a role.
-      generation: disabling || lostRoles(user.roles, changes.roles) ? user.generation + 1 : user.generation,
+      generation: disabling || lostRoles(user.roles, changes.roles) ? this.nextGeneration(user) : user.generation,
       ...this.bump(user, actor),
     };
     await this.deps.store.save(actor.tenantId, 'user', next, user.rev, ownerDelta(user, next), req.audit?.pending(200, { username }));
@@ -133,7 +133,7 @@ export class IdentityAdmin {
   }
 
   async deleteUser(req: AdminRequest, username: string): Promise<void> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     const user = await this.mustGet(actor.tenantId, 'user', username);
     assertMayManage(actor, user.roles);
     await this.deps.store.remove(actor.tenantId, 'user', username, user.rev, ownerDelta(user, undefined), req.audit?.pending(204, { username }));
@@ -146,7 +146,7 @@ export class IdentityAdmin {
    */
   async setPassword(req: AdminRequest, username: string, input: { currentPassword?: string; newPassword: string }): Promise<void> {
     const self = isSelf(req.principal, 'user', username);
-    const actor = self ? (req.principal as TenantPrincipal) : authorizeIdentityAdmin(req.principal);
+    const actor = self ? await this.inNetwork(req, req.principal as TenantPrincipal) : await this.admin(req);
     const user = await this.mustGet(actor.tenantId, 'user', username);
     if (self) {
       if (input.currentPassword === undefined) throw new InvalidRequestError('Send your current password to change it.', [{ field: 'currentPassword', message: 'required' }]);
@@ -154,12 +154,12 @@ export class IdentityAdmin {
     } else {
       assertMayManage(actor, user.roles);
     }
-    assertPasswordAcceptable(input.newPassword, username);
+    assertPasswordAcceptable(input.newPassword, username, 'body.newPassword');
     const { lockedUntil: _lock, ...rest } = user;
     const next: UserRecord = {
       ...rest,
       passwordHash: await hashSecret(input.newPassword),
-      generation: user.generation + 1,
+      generation: this.nextGeneration(user),
       failedAttempts: 0,
       ...this.bump(user, actor),
     };
@@ -168,7 +168,7 @@ export class IdentityAdmin {
 
   /** Starts TOTP enrolment for yourself: the seed is shown once, sealed at rest. */
   async enrolTotp(req: AdminRequest, username: string, tenantName: string): Promise<{ secret: string; otpauthUri: string }> {
-    const actor = this.selfOnly(req.principal, username);
+    const actor = await this.selfOnly(req, username);
     const user = await this.mustGet(actor.tenantId, 'user', username);
     if (user.totp?.status === 'enabled') throw new ConflictError('TOTP is already enabled; disable it first to enrol a new device.');
     const secret = newTotpSecret();
@@ -183,7 +183,7 @@ export class IdentityAdmin {
 
   /** Confirms enrolment with a code from the device; from then on every login needs one. */
   async confirmTotp(req: AdminRequest, username: string, code: string): Promise<void> {
-    const actor = this.selfOnly(req.principal, username);
+    const actor = await this.selfOnly(req, username);
     const user = await this.mustGet(actor.tenantId, 'user', username);
     if (user.totp?.status !== 'pending') throw new ConflictError('There is no pending TOTP enrolment; start one first.');
     const secret = await this.deps.totp.open(actor.tenantId, username, user.totp.sealedSecret);
@@ -195,7 +195,7 @@ export class IdentityAdmin {
 
   /** Yourself, or an Owner/Admin for a user who lost the device. */
   async disableTotp(req: AdminRequest, username: string): Promise<void> {
-    const actor = this.selfOrAdmin(req.principal, 'user', username);
+    const actor = await this.selfOrAdmin(req, 'user', username);
     const user = await this.mustGet(actor.tenantId, 'user', username);
     if (!isSelf(req.principal, 'user', username)) assertMayManage(actor, user.roles);
     if (!user.totp) throw new NotFoundError(`User '${username}' has no TOTP device.`);
@@ -206,18 +206,18 @@ export class IdentityAdmin {
   // ---- clients -----------------------------------------------------------------------
 
   async listClients(req: AdminRequest, page: PageRequest): Promise<Page<ClientView>> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     const result = await this.deps.store.list(actor.tenantId, 'client', page);
     return { ...result, items: result.items.map((c) => this.clientView(c)) };
   }
 
   async getClient(req: AdminRequest, clientId: string): Promise<ClientView> {
-    const actor = this.selfOrAdmin(req.principal, 'client', clientId);
+    const actor = await this.selfOrAdmin(req, 'client', clientId);
     return this.clientView(await this.mustGet(actor.tenantId, 'client', clientId));
   }
 
   async createClient(req: AdminRequest, input: ClientInput): Promise<ClientView & { clientSecret: string }> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     assertMayAssign(actor, input.roles);
     await this.assertGroupsAssignable(actor, input.groups);
     const clientSecret = newClientSecret();
@@ -230,7 +230,7 @@ export class IdentityAdmin {
       roles: input.roles,
       groups: input.groups,
       status: 'active',
-      generation: 1,
+      generation: this.nextGeneration(undefined),
       ...this.stamp(actor),
     };
     await this.deps.store.save(actor.tenantId, 'client', client, undefined, ownerDelta(undefined, client), req.audit?.pending(201, { clientId: client.clientId }));
@@ -238,17 +238,16 @@ export class IdentityAdmin {
   }
 
   async updateClient(req: AdminRequest, clientId: string, changes: ClientChanges): Promise<ClientView> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     const client = await this.mustGet(actor.tenantId, 'client', clientId);
     assertMayManage(actor, client.roles);
     if (changes.roles) assertMayAssign(actor, changes.roles);
     if (changes.groups) await this.assertGroupsAssignable(actor, changes.groups);
     const disabling = changes.status === 'disabled' && client.status !== 'disabled';
-    const generation = client.generation ?? 1;
     const next: ClientRecord = {
       ...client,
       ...changes,
-      generation: disabling || lostRoles(client.roles, changes.roles) ? generation + 1 : generation,
+      generation: disabling || lostRoles(client.roles, changes.roles) ? this.nextGeneration(client) : (client.generation ?? 1),
       ...this.bump(client, actor),
     };
     await this.deps.store.save(actor.tenantId, 'client', next, client.rev ?? 1, ownerDelta(client, next), req.audit?.pending(200, { clientId }));
@@ -257,7 +256,7 @@ export class IdentityAdmin {
 
   /** A new secret, shown once; the old secret and every token minted with it stop working. */
   async rotateClientSecret(req: AdminRequest, clientId: string): Promise<ClientView & { clientSecret: string }> {
-    const actor = this.selfOrAdmin(req.principal, 'client', clientId);
+    const actor = await this.selfOrAdmin(req, 'client', clientId);
     const client = await this.mustGet(actor.tenantId, 'client', clientId);
     if (!isSelf(req.principal, 'client', clientId)) assertMayManage(actor, client.roles);
     const clientSecret = newClientSecret();
@@ -265,7 +264,7 @@ export class IdentityAdmin {
     const next: ClientRecord = {
       ...rest,
       secretHash: await hashSecret(clientSecret),
-      generation: (client.generation ?? 1) + 1,
+      generation: this.nextGeneration(client),
       failedAttempts: 0,
       ...this.bump(client, actor),
     };
@@ -274,7 +273,7 @@ export class IdentityAdmin {
   }
 
   async deleteClient(req: AdminRequest, clientId: string): Promise<void> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     const client = await this.mustGet(actor.tenantId, 'client', clientId);
     assertMayManage(actor, client.roles);
     await this.deps.store.remove(actor.tenantId, 'client', clientId, client.rev ?? 1, ownerDelta(client, undefined), req.audit?.pending(204, { clientId }));
@@ -283,38 +282,38 @@ export class IdentityAdmin {
   // ---- groups, issuers, IAM bindings: named records carrying roles --------------------
 
   async list<K extends 'group' | 'issuer' | 'iam-binding' | 'policy'>(req: AdminRequest, kind: K, page: PageRequest): Promise<Page<IdentityRecords[K]>> {
-    const actor = kind === 'policy' ? tenantOf(req.principal) : authorizeIdentityAdmin(req.principal);
+    const actor = kind === 'policy' ? await this.policyReader(req) : await this.admin(req);
     return this.deps.store.list(actor.tenantId, kind, page);
   }
 
   async get<K extends 'group' | 'issuer' | 'iam-binding' | 'policy'>(req: AdminRequest, kind: K, name: string): Promise<IdentityRecords[K]> {
-    const actor = kind === 'policy' ? tenantOf(req.principal) : authorizeIdentityAdmin(req.principal);
+    const actor = kind === 'policy' ? await this.policyReader(req) : await this.admin(req);
     return this.mustGet(actor.tenantId, kind, name);
   }
 
   async putGroup(req: AdminRequest, name: string, input: GroupInput): Promise<{ record: GroupRecord; created: boolean }> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     assertNoOwnerRole(input.roles, 'A group');
     assertMayAssign(actor, input.roles);
     return this.putNamed(req, actor, 'group', name, (base) => ({ ...base, name, ...clean(input) }), (old) => assertMayManage(actor, old.roles));
   }
 
   async putIssuer(req: AdminRequest, name: string, input: IssuerInput): Promise<{ record: IssuerRecord; created: boolean }> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     const roles = input.bindings.flatMap((b: ClaimBinding) => b.roles);
     assertNoOwnerRole(roles, 'A trusted issuer');
     assertMayAssign(actor, roles);
     await this.assertGroupsAssignable(actor, input.bindings.flatMap((b) => b.groups ?? []));
-    return this.putNamed(req, actor, 'issuer', name, (base, old) => ({ ...base, name, ...clean(input), generation: nextGeneration(old) }), (old) =>
+    return this.putNamed(req, actor, 'issuer', name, (base, old) => ({ ...base, name, ...clean(input), generation: this.nextGeneration(old) }), (old) =>
       assertMayManage(actor, old.bindings.flatMap((b) => b.roles)), MAX_ISSUERS);
   }
 
   async putIamBinding(req: AdminRequest, name: string, input: IamBindingInput): Promise<{ record: IamBindingRecord; created: boolean }> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     assertNoOwnerRole(input.roles, 'An IAM binding');
     assertMayAssign(actor, input.roles);
     await this.assertGroupsAssignable(actor, input.groups ?? []);
-    return this.putNamed(req, actor, 'iam-binding', name, (base, old) => ({ ...base, name, ...clean(input), generation: nextGeneration(old) }), (old) =>
+    return this.putNamed(req, actor, 'iam-binding', name, (base, old) => ({ ...base, name, ...clean(input), generation: this.nextGeneration(old) }), (old) =>
       assertMayManage(actor, old.roles), MAX_IAM_BINDINGS);
   }
 
@@ -324,19 +323,19 @@ export class IdentityAdmin {
    * always edit policies, so no policy can lock the Owners out.
    */
   async putPolicy(req: AdminRequest, name: string, input: PolicyInput): Promise<{ record: PolicyRecord; created: boolean }> {
-    const actor = tenantOf(req.principal);
+    const actor = await this.inNetwork(req, tenantOf(req.principal));
     const evaluator = new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
     this.assertMayGrant(actor, evaluator, input.entries, req.sourceIp);
     return this.putNamed(req, actor, 'policy', name, (base) => ({ ...base, name, ...clean(input) }), (old) =>
-      this.assertMayGrant(actor, evaluator, old.entries, req.sourceIp, false), MAX_POLICIES);
+      this.assertMayGrant(actor, evaluator, old.entries, req.sourceIp, 'replacing'), MAX_POLICIES);
   }
 
   async remove(req: AdminRequest, kind: 'group' | 'issuer' | 'iam-binding' | 'policy', name: string): Promise<void> {
-    const actor = kind === 'policy' ? tenantOf(req.principal) : authorizeIdentityAdmin(req.principal);
+    const actor = kind === 'policy' ? await this.policyReader(req) : await this.admin(req);
     const record = await this.mustGet(actor.tenantId, kind, name);
     if (kind === 'policy') {
       const evaluator = new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
-      this.assertMayGrant(actor, evaluator, (record as PolicyRecord).entries, req.sourceIp, false);
+      this.assertMayGrant(actor, evaluator, (record as PolicyRecord).entries, req.sourceIp, 'replacing');
     } else {
       assertMayManage(actor, rolesOf(record as GroupRecord | IssuerRecord | IamBindingRecord));
     }
@@ -346,14 +345,14 @@ export class IdentityAdmin {
   // ---- network -----------------------------------------------------------------------
 
   async getNetwork(req: AdminRequest): Promise<{ cidrs: readonly string[]; rev: number }> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     const network = await this.deps.store.getNetwork(actor.tenantId);
     return { cidrs: network?.cidrs ?? [], rev: network?.rev ?? 0 };
   }
 
   /** The tenant-wide safelist; refused if it would shut out the caller making the change. */
   async putNetwork(req: AdminRequest, cidrs: readonly string[]): Promise<{ cidrs: readonly string[]; rev: number }> {
-    const actor = authorizeIdentityAdmin(req.principal);
+    const actor = await this.admin(req);
     if (cidrs.length && !new Safelist(cidrs).allows(req.sourceIp)) {
       throw new ConflictError(`The safelist does not include your own address (${req.sourceIp}); you would lock yourself out.`);
     }
@@ -419,17 +418,27 @@ export class IdentityAdmin {
     return { record, created: !old };
   }
 
-  private assertMayGrant(actor: TenantPrincipal, evaluator: AccessEvaluator, entries: readonly AccessEntry[], sourceIp: string, checkAllows = true): void {
+  /**
+   * Writing entries hands out what their allows grant; replacing or removing entries hands
+   * back what their denies took away. Either way the writer must hold it. Owners may
+   * always rewrite policies (nothing can lock the Owners out), but grant only what they hold.
+   */
+  private assertMayGrant(actor: TenantPrincipal, evaluator: AccessEvaluator, entries: readonly AccessEntry[], sourceIp: string, mode: 'writing' | 'replacing' = 'writing'): void {
     const owner = actor.roles.includes('owner');
     for (const entry of entries) {
       for (const pattern of entry.paths) {
         if (!owner && !evaluator.holds(actor, 'grant', pattern, sourceIp)) {
           throw new ForbiddenError(`You do not hold 'grant' on '${pattern}'.`);
         }
-        if (!checkAllows || entry.effect !== 'allow') continue;
+        const handsOut = mode === 'writing' ? entry.effect === 'allow' : entry.effect === 'deny' && !owner;
+        if (!handsOut) continue;
         for (const operation of entry.operations) {
           if (!evaluator.holds(actor, operation, pattern, sourceIp)) {
-            throw new ForbiddenError(`You cannot grant '${operation}' on '${pattern}': you do not hold it there yourself.`);
+            throw new ForbiddenError(
+              mode === 'writing'
+                ? `You cannot grant '${operation}' on '${pattern}': you do not hold it there yourself.`
+                : `You cannot lift a deny of '${operation}' on '${pattern}': you do not hold it there yourself.`,
+            );
           }
         }
       }
@@ -451,13 +460,44 @@ export class IdentityAdmin {
     return record;
   }
 
-  private selfOrAdmin(principal: Principal, kind: 'user' | 'client', id: string): TenantPrincipal {
-    return isSelf(principal, kind, id) ? (principal as TenantPrincipal) : authorizeIdentityAdmin(principal);
+  private async selfOrAdmin(req: AdminRequest, kind: 'user' | 'client', id: string): Promise<TenantPrincipal> {
+    return isSelf(req.principal, kind, id) ? this.inNetwork(req, req.principal as TenantPrincipal) : this.admin(req);
   }
 
-  private selfOnly(principal: Principal, username: string): TenantPrincipal {
-    if (!isSelf(principal, 'user', username)) throw new ForbiddenError('Only the user can enrol or confirm their own TOTP device.');
-    return principal as TenantPrincipal;
+  private async selfOnly(req: AdminRequest, username: string): Promise<TenantPrincipal> {
+    if (!isSelf(req.principal, 'user', username)) throw new ForbiddenError('Only the user can enrol or confirm their own TOTP device.');
+    return this.inNetwork(req, req.principal as TenantPrincipal);
+  }
+
+  /** An Owner or Admin, calling from inside the tenant's network safelist. */
+  private async admin(req: AdminRequest): Promise<TenantPrincipal> {
+    return this.inNetwork(req, authorizeIdentityAdmin(req.principal));
+  }
+
+  /**
+   * Policies name principals and paths: Owners, Admins and whoever may grant somewhere
+   * read them; nobody else learns who may do what.
+   */
+  private async policyReader(req: AdminRequest): Promise<TenantPrincipal> {
+    const actor = await this.inNetwork(req, tenantOf(req.principal));
+    if (actor.roles.includes('owner') || actor.roles.includes('admin')) return actor;
+    const evaluator = new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
+    if (!evaluator.mayAnywhere(actor, 'grant', req.sourceIp)) throw new ForbiddenError('Only Owners, Admins and holders of grant can read policies.');
+    return actor;
+  }
+
+  /** The tenant-wide safelist binds identity administration as it binds secrets. */
+  private async inNetwork(req: AdminRequest, actor: TenantPrincipal): Promise<TenantPrincipal> {
+    const network = await this.deps.store.getNetwork(actor.tenantId);
+    if (network?.cidrs.length && !new Safelist(network.cidrs).allows(req.sourceIp)) {
+      throw new ForbiddenError('Requests from your network are not allowed for this tenant.');
+    }
+    return actor;
+  }
+
+  /** Generations only grow, across deletes too: a recreated name never revives old tokens. */
+  private nextGeneration(old: { generation?: number } | undefined): number {
+    return Math.max((old?.generation ?? 0) + 1, this.deps.clock.now());
   }
 
   private stamp(actor: TenantPrincipal) {
@@ -564,18 +604,14 @@ function rolesOf(record: GroupRecord | IssuerRecord | IamBindingRecord): Role[] 
   return 'bindings' in record ? record.bindings.flatMap((b) => b.roles) : [...record.roles];
 }
 
-/** Any change to an issuer or binding (who it admits, with which roles) ends the tokens it minted. */
-function nextGeneration(old: { generation: number } | undefined): number {
-  return old ? old.generation + 1 : 1;
-}
 
 function assertNoOwnerRole(roles: readonly Role[], what: string): void {
   if (roles.includes('owner')) throw new InvalidRequestError(`${what} cannot carry the Owner role: Owners are users or clients, counted so the last one cannot go.`, [{ field: 'roles', message: 'owner not allowed' }]);
 }
 
-export function assertPasswordAcceptable(password: string, username: string): void {
-  if (password.length < 12) throw new InvalidRequestError('The password must be at least 12 characters.', [{ field: 'password', message: 'too short' }]);
-  if (password.toLowerCase().includes(username.toLowerCase())) throw new InvalidRequestError('The password must not contain the username.', [{ field: 'password', message: 'contains username' }]);
+export function assertPasswordAcceptable(password: string, username: string, field = 'body.password'): void {
+  if (password.length < 12) throw new InvalidRequestError('The password must be at least 12 characters.', [{ field, message: 'too short' }]);
+  if (password.toLowerCase().includes(username.toLowerCase())) throw new InvalidRequestError('The password must not contain the username.', [{ field, message: 'contains username' }]);
 }
 
 /** Drops keys whose value is undefined, so optional fields are absent rather than null. */
