@@ -4,7 +4,7 @@ import type { ClientRepository, ClientRecord } from '../ports/tenant-repository'
 import { verifySecret } from './credentials';
 import { UnauthenticatedError } from './errors';
 import { scopeOfClientId, TENANT_ID } from './ids';
-import { isLocked, lockAfterFailure } from './identity/lockout';
+import { isLocked, lockAfter } from './identity/lockout';
 import { USERNAME } from './identity/names';
 import { newRefreshToken, parseRefreshToken, REFRESH_WINDOW_MS, refreshTokenHash, SESSION_MAX_MS } from './identity/refresh-tokens';
 import { acceptedStep, type TotpSeeds } from './identity/totp';
@@ -63,7 +63,7 @@ export class Authentication {
     const secretMatches = await verifySecret(clientSecret, client?.secretHash);
     if (!client || locked || !secretMatches || client.status !== 'active') {
       if (client && client.scope !== 'platform' && !locked && !secretMatches) {
-        await this.deps.identities.recordFailure(client.scope, 'client', client.clientId, lockAfterFailure(client, 'client', now));
+        await this.deps.identities.recordFailure(client.scope, 'client', client.clientId, (failures) => lockAfter(failures, 'client', now));
       }
       throw new UnauthenticatedError();
     }
@@ -223,7 +223,7 @@ export class Authentication {
   }
 
   private async fail(user: UserRecord, now: number): Promise<void> {
-    await this.deps.identities.recordFailure(user.tenantId, 'user', user.username, lockAfterFailure(user, 'user', now));
+    await this.deps.identities.recordFailure(user.tenantId, 'user', user.username, (failures) => lockAfter(failures, 'user', now));
   }
 
   private totp(): TotpSeeds {

@@ -142,7 +142,11 @@ export interface IdentityStore {
   saveNetwork(record: NetworkRecord, expectedRev: number | undefined, audit?: PendingAudit): Promise<void>;
 
   /** Login bookkeeping, outside the admin flow (the request's event is appended after). */
-  recordFailure(tenantId: string, kind: 'user' | 'client', name: string, lockedUntil: number | undefined): Promise<void>;
+  /**
+   * Counts a failure atomically; `lockFor` turns the count after this failure into a lock
+   * expiry (or none), so concurrent failures lock exactly as sequential ones do.
+   */
+  recordFailure(tenantId: string, kind: 'user' | 'client', name: string, lockFor: (failures: number) => number | undefined): Promise<void>;
   recordSuccess(tenantId: string, kind: 'user' | 'client', name: string): Promise<void>;
   /** Accepts a TOTP step once: false if this or a later step was already used. */
   claimOtpStep(tenantId: string, username: string, step: number): Promise<boolean>;

@@ -273,6 +273,14 @@ describe('password login failures', () => {
     await login(a.tenantId, user.username, user.password);
   });
 
+  it('locks the user after a burst of 8 wrong passwords sent at once, as after 5 in a row', async () => {
+    const user = await createUser(a.token, 'bursty', ['viewer']);
+    const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => passwordLogin(a.tenantId, user.username, `wrong-${i}-${user.password}`)));
+    expect(burst.map((r) => r.status)).toEqual(burst.map(() => 401));
+    expectProblem(await passwordLogin(a.tenantId, user.username, user.password), 401, GENERIC);
+    expect((await api.request('GET', '/v1/users/bursty', { token: a.token })).body).toMatchObject({ locked: true });
+  });
+
   it('locks the user after 5 wrong passwords (the right one is then refused too); an Owner reset lifts it and ends old tokens', async () => {
     const user = await createUser(a.token, 'locky', ['contributor']);
     const before = await login(a.tenantId, user.username, user.password);

@@ -16,7 +16,9 @@ const { hashSecret } = await import('../../lambdas/core/credentials');
 const { UnauthenticatedError } = await import('../../lambdas/core/errors');
 const { CLIENT_ID } = await import('../../lambdas/core/ids');
 const { TokenIssuer } = await import('../../lambdas/core/tokens');
+const { LOCKOUT } = await import('../../lambdas/core/identity/lockout');
 const { FakeTokenSigner, InMemoryClientRepository, ManualClock, TENANT_A, TENANT_B } = await import('./support/fakes');
+const { InMemoryIdentityStore } = await import('./support/identity-store');
 type ClientRecord = import('../../lambdas/ports/tenant-repository').ClientRecord;
 
 const ACTIVE = `${TENANT_A}.cli_${'active'.repeat(4).slice(0, 20)}`;
@@ -29,6 +31,8 @@ const GENERIC = 'The credentials are missing, invalid or expired.';
 let hash: string;
 let clients: InstanceType<typeof InMemoryClientRepository>;
 let signer: InstanceType<typeof FakeTokenSigner>;
+let identities: InstanceType<typeof InMemoryIdentityStore>;
+let clock: InstanceType<typeof ManualClock>;
 let auth: InstanceType<typeof Authentication>;
 
 const record = (scope: string, clientId: string, extra: Partial<ClientRecord> = {}): ClientRecord => ({
@@ -55,31 +59,48 @@ beforeEach(async () => {
   await clients.put(record(TENANT_A, DISABLED, { status: 'disabled' }), true);
   await clients.put(record('platform', PLATFORM, { roles: [] }), true);
   signer = new FakeTokenSigner();
-  auth = new Authentication(clients, new TokenIssuer(signer, new ManualClock(), { issuer: 'https://iss', audience: 'aud' }));
+  clock = new ManualClock();
+  identities = new InMemoryIdentityStore(clients);
+  auth = new Authentication({ clients, identities, clock, tokens: new TokenIssuer(signer, clock, { issuer: 'https://iss', audience: 'aud' }) });
   clients.calls.get = 0;
   scryptCalls.count = 0;
 });
 
 describe('Authentication.clientCredentials', () => {
   it('issues a tenant token for an active client with the right secret', async () => {
-    const response = await auth.clientCredentials(ACTIVE, SECRET);
-    expect(response.token_type).toBe('Bearer');
-    expect(payloadOf(response.access_token)).toMatchObject({ sub: ACTIVE, tid: TENANT_A, ptype: 'client', roles: ['contributor'] });
+    const { principal, token } = await auth.clientCredentials(ACTIVE, SECRET);
+    expect(token.token_type).toBe('Bearer');
+    expect(token).not.toHaveProperty('refresh_token');
+    expect(payloadOf(token.access_token)).toMatchObject({
+      sub: ACTIVE,
+      tid: TENANT_A,
+      ptype: 'client',
+      roles: ['contributor'],
+      grp: [],
+      amr: ['client_secret'],
+      src: `client:${ACTIVE}`,
+      gen: 1,
+    });
+    expect(principal).toEqual({ kind: 'tenant', tenantId: TENANT_A, type: 'client', id: ACTIVE, roles: ['contributor'], groups: [], authMethod: 'client_credentials' });
     expect(clients.calls.get).toBe(1);
     expect(scryptCalls.count).toBe(1);
+    // A clean login touches no lockout bookkeeping.
+    expect(identities.calls.recordFailure + identities.calls.recordSuccess).toBe(0);
   });
 
   it('issues a platform token, with no tenant, for a platform client', async () => {
-    const payload = payloadOf((await auth.clientCredentials(PLATFORM, SECRET)).access_token);
-    expect(payload).toMatchObject({ sub: PLATFORM, ptype: 'platform', roles: [] });
+    const { principal, token } = await auth.clientCredentials(PLATFORM, SECRET);
+    const payload = payloadOf(token.access_token);
+    expect(payload).toMatchObject({ sub: PLATFORM, ptype: 'platform', roles: [], amr: ['client_secret'], src: `client:${PLATFORM}`, gen: 1 });
     expect(payload).not.toHaveProperty('tid');
+    expect(principal).toEqual({ kind: 'platform', type: 'platform', id: PLATFORM, authMethod: 'client_credentials' });
   });
 
   it('finds a client only under the scope its id names: the same suffix under another tenant is unknown', async () => {
     const spoofed = ACTIVE.replace(TENANT_A, TENANT_B);
     await expect(auth.clientCredentials(spoofed, SECRET)).rejects.toThrow(GENERIC);
     await clients.put(record(TENANT_B, spoofed, { roles: ['viewer'] }), true);
-    expect(payloadOf((await auth.clientCredentials(spoofed, SECRET)).access_token)).toMatchObject({ tid: TENANT_B, roles: ['viewer'] });
+    expect(payloadOf((await auth.clientCredentials(spoofed, SECRET)).token.access_token)).toMatchObject({ tid: TENANT_B, roles: ['viewer'] });
   });
 
   it('uses well-formed client ids in these tests', () => {
@@ -122,5 +143,68 @@ describe('Authentication.clientCredentials', () => {
     );
     expect(new Set(seen).size).toBe(1);
     expect(seen[0]).toBe(JSON.stringify({ name: 'UnauthenticatedError', code: 'unauthenticated', detail: GENERIC, message: GENERIC }));
+  });
+});
+
+describe('Authentication.clientCredentials: lockout and token facts', () => {
+  const failures = () => clients.clients.get(`${TENANT_A}#${ACTIVE}`)!.failedAttempts;
+  const lockedUntil = () => clients.clients.get(`${TENANT_A}#${ACTIVE}`)!.lockedUntil;
+
+  it('counts wrong secrets of a tenant client and locks it at the tenth, for one minute', async () => {
+    expect(LOCKOUT.client.threshold).toBe(10);
+    for (let i = 1; i < 10; i++) {
+      await expect(auth.clientCredentials(ACTIVE, 'cs_wrong')).rejects.toThrow(GENERIC);
+      expect(failures()).toBe(i);
+      expect(lockedUntil()).toBeUndefined();
+    }
+    await expect(auth.clientCredentials(ACTIVE, 'cs_wrong')).rejects.toThrow(GENERIC);
+    expect(failures()).toBe(10);
+    expect(lockedUntil()).toBe(clock.now() + 60_000);
+  });
+
+  it('refuses even the right secret while locked, without counting it, and lets it in once the lock expires', async () => {
+    for (let i = 0; i < 10; i++) await auth.clientCredentials(ACTIVE, 'cs_wrong').catch(() => undefined);
+    identities.resetCalls();
+    scryptCalls.count = 0;
+    await expect(auth.clientCredentials(ACTIVE, SECRET)).rejects.toThrow(GENERIC);
+    expect(scryptCalls.count).toBe(1);
+    expect(identities.calls.recordFailure).toBe(0);
+    expect(failures()).toBe(10);
+    expect(signer.signed).toHaveLength(0);
+
+    clock.advance(60_000);
+    await expect(auth.clientCredentials(ACTIVE, SECRET)).resolves.toMatchObject({ principal: { id: ACTIVE } });
+    expect(identities.calls.recordSuccess).toBe(1);
+    expect(failures()).toBe(0);
+    expect(lockedUntil()).toBeUndefined();
+  });
+
+  it('counts nothing for unknown clients, platform clients or a disabled client with the right secret', async () => {
+    await auth.clientCredentials(UNKNOWN, SECRET).catch(() => undefined);
+    await auth.clientCredentials(PLATFORM, 'cs_wrong').catch(() => undefined);
+    await auth.clientCredentials(DISABLED, SECRET).catch(() => undefined);
+    expect(identities.calls.recordFailure).toBe(0);
+    await auth.clientCredentials(DISABLED, 'cs_wrong').catch(() => undefined);
+    expect(identities.calls.recordFailure).toBe(1);
+    expect(clients.clients.get(`${TENANT_A}#${DISABLED}`)!.failedAttempts).toBe(1);
+  });
+
+  it("stamps the client's generation and adds its groups' roles", async () => {
+    const GROUPED = `${TENANT_A}.cli_${'grouped'.repeat(3).slice(0, 20)}`;
+    await clients.put(record(TENANT_A, GROUPED, { roles: ['viewer'], groups: ['ops', 'ghost'], generation: 3 }), true);
+    identities.seed(TENANT_A, 'group', {
+      tenantId: TENANT_A,
+      name: 'ops',
+      roles: ['admin'],
+      rev: 1,
+      createdAt: '2025-01-01T00:00:00.000Z',
+      createdBy: 'test',
+      updatedAt: '2025-01-01T00:00:00.000Z',
+      updatedBy: 'test',
+    });
+    const { principal, token } = await auth.clientCredentials(GROUPED, SECRET);
+    expect(principal).toMatchObject({ roles: ['admin', 'viewer'], groups: ['ops'] });
+    expect(payloadOf(token.access_token)).toMatchObject({ roles: ['admin', 'viewer'], grp: ['ops'], gen: 3, src: `client:${GROUPED}` });
+    expect(identities.calls.groups).toBe(1);
   });
 });

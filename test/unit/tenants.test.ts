@@ -8,6 +8,7 @@ import { parseSecretPath } from '../../lambdas/core/secret-path';
 import { Secrets } from '../../lambdas/core/secrets';
 import { Tenants } from '../../lambdas/core/tenants';
 import { TokenIssuer } from '../../lambdas/core/tokens';
+import { InMemoryIdentityStore } from './support/identity-store';
 import {
   FakeKeyService,
   FakeTokenSigner,
@@ -98,10 +99,17 @@ describe('Tenants.onboard', () => {
 
   it('yields a working tenant: the owner logs in and stores and reads a secret', async () => {
     const { tenant, owner } = await tenants.onboard(platformAdmin, { name: 'acme' });
-    const auth = new Authentication(clients, new TokenIssuer(new FakeTokenSigner(), clock, { issuer: 'i', audience: 'a' }));
-    const token = (await auth.clientCredentials(owner.clientId, owner.clientSecret)).access_token;
+    const auth = new Authentication({
+      clients,
+      identities: new InMemoryIdentityStore(clients),
+      clock,
+      tokens: new TokenIssuer(new FakeTokenSigner(), clock, { issuer: 'i', audience: 'a' }),
+    });
+    const login = await auth.clientCredentials(owner.clientId, owner.clientSecret);
+    expect(login.principal).toMatchObject({ kind: 'tenant', tenantId: tenant.tenantId, type: 'client', id: owner.clientId, roles: ['owner'] });
+    const token = login.token.access_token;
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-    expect(claims).toMatchObject({ sub: owner.clientId, tid: tenant.tenantId, ptype: 'client', roles: ['owner'] });
+    expect(claims).toMatchObject({ sub: owner.clientId, tid: tenant.tenantId, ptype: 'client', roles: ['owner'], src: `client:${owner.clientId}`, gen: 1 });
 
     const ring = new DataKeyRing(tenantRepo, kms, clock);
     const secrets = new Secrets(tenant.tenantId, { repository: new InMemorySecretStore().forTenant(tenant.tenantId), dataKeys: ring.forTenant(tenant.tenantId), clock });

@@ -1,7 +1,7 @@
 import { verify as verifySignature } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AccessTokenVerifier } from '../../lambdas/adapters/jwt/access-token-verifier';
-import { ACCESS_TOKEN_TTL_SECONDS, TokenIssuer } from '../../lambdas/core/tokens';
+import { ACCESS_TOKEN_TTL_SECONDS, TokenIssuer, type LoginFacts } from '../../lambdas/core/tokens';
 import { FakeTokenSigner, ManualClock, platformAdmin, TENANT_A, tenantPrincipal } from './support/fakes';
 
 const settings = { issuer: 'https://auth.coffer.test', audience: 'coffer-api' };
@@ -18,6 +18,8 @@ function decode(token: string) {
   };
 }
 
+const CLIENT_FACTS: LoginFacts = { source: { kind: 'client', name: 'cli_tester' }, generation: 1, amr: ['client_secret'] };
+
 function issuer(clock = new ManualClock(NOW_MS)) {
   const signer = new FakeTokenSigner('kid-42');
   return { signer, tokens: new TokenIssuer(signer, clock, settings) };
@@ -26,7 +28,7 @@ function issuer(clock = new ManualClock(NOW_MS)) {
 describe('TokenIssuer', () => {
   it('answers an OAuth token response with a 1 h Bearer token and no refresh token', async () => {
     const { tokens } = issuer();
-    const response = await tokens.issue(tenantPrincipal(TENANT_A, ['viewer']));
+    const response = await tokens.issue(tenantPrincipal(TENANT_A, ['viewer']), CLIENT_FACTS);
     expect(ACCESS_TOKEN_TTL_SECONDS).toBe(3600);
     expect(Object.keys(response).sort()).toEqual(['access_token', 'expires_in', 'token_type']);
     expect(response.token_type).toBe('Bearer');
@@ -36,14 +38,14 @@ describe('TokenIssuer', () => {
 
   it('puts ES256, JWT and the signer’s kid in the header', async () => {
     const { tokens } = issuer();
-    const { header } = decode((await tokens.issue(tenantPrincipal(TENANT_A))).access_token);
+    const { header } = decode((await tokens.issue(tenantPrincipal(TENANT_A), CLIENT_FACTS)).access_token);
     expect(header).toEqual({ alg: 'ES256', typ: 'JWT', kid: 'kid-42' });
   });
 
-  it('issues exactly the tenant claims: iss, aud, sub, iat, nbf, exp = iat + 3600, jti, tid, ptype, roles', async () => {
+  it('issues exactly the tenant claims: iss, aud, sub, iat, nbf, exp = iat + 3600, jti, tid, ptype, roles, grp, amr, sid, src, gen', async () => {
     const { tokens } = issuer();
     const principal = tenantPrincipal(TENANT_A, ['contributor', 'viewer'], `${TENANT_A}.cli_abcdefghijklmnopqrst`);
-    const { payload } = decode((await tokens.issue(principal)).access_token);
+    const { payload } = decode((await tokens.issue(principal, CLIENT_FACTS)).access_token);
     expect(payload).toEqual({
       iss: 'https://auth.coffer.test',
       aud: 'coffer-api',
@@ -55,18 +57,41 @@ describe('TokenIssuer', () => {
       tid: TENANT_A,
       ptype: 'client',
       roles: ['contributor', 'viewer'],
+      grp: [],
+      amr: ['client_secret'],
+      sid: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      src: 'client:cli_tester',
+      gen: 1,
     });
+  });
+
+  it('takes amr, src, gen and the session id from the login facts, and groups from the principal', async () => {
+    const { tokens } = issuer();
+    const principal = { ...tenantPrincipal(TENANT_A, ['admin'], 'alice'), type: 'user' as const, groups: ['ops'] };
+    const { payload } = decode(
+      (await tokens.issue(principal, { source: { kind: 'user', name: 'alice' }, generation: 7, amr: ['pwd', 'otp'], sessionId: 'sess-1' })).access_token,
+    );
+    expect(payload).toMatchObject({ sub: 'alice', ptype: 'user', roles: ['admin'], grp: ['ops'], amr: ['pwd', 'otp'], sid: 'sess-1', src: 'user:alice', gen: 7 });
+  });
+
+  it("falls back to the principal's session id, else a fresh one per token", async () => {
+    const { tokens } = issuer();
+    const withSession = { ...tenantPrincipal(TENANT_A), sessionId: 'sess-2' };
+    expect(decode((await tokens.issue(withSession, CLIENT_FACTS)).access_token).payload.sid).toBe('sess-2');
+    const a = decode((await tokens.issue(tenantPrincipal(TENANT_A), CLIENT_FACTS)).access_token).payload.sid;
+    const b = decode((await tokens.issue(tenantPrincipal(TENANT_A), CLIENT_FACTS)).access_token).payload.sid;
+    expect(a).not.toBe(b);
   });
 
   it('gives a user principal ptype user', async () => {
     const { tokens } = issuer();
-    const { payload } = decode((await tokens.issue({ ...tenantPrincipal(TENANT_A), type: 'user' })).access_token);
+    const { payload } = decode((await tokens.issue({ ...tenantPrincipal(TENANT_A), type: 'user' }, CLIENT_FACTS)).access_token);
     expect(payload.ptype).toBe('user');
   });
 
   it('gives the platform principal no tenant and no roles', async () => {
     const { tokens } = issuer();
-    const { payload } = decode((await tokens.issue(platformAdmin)).access_token);
+    const { payload } = decode((await tokens.issue(platformAdmin, CLIENT_FACTS)).access_token);
     expect(payload).toEqual({
       iss: 'https://auth.coffer.test',
       aud: 'coffer-api',
@@ -77,6 +102,11 @@ describe('TokenIssuer', () => {
       jti: expect.any(String),
       ptype: 'platform',
       roles: [],
+      grp: [],
+      amr: ['client_secret'],
+      sid: expect.any(String),
+      src: 'client:cli_tester',
+      gen: 1,
     });
     expect(Object.keys(payload)).not.toContain('tid');
   });
@@ -85,7 +115,7 @@ describe('TokenIssuer', () => {
     const clock = new ManualClock(NOW_MS);
     const { tokens } = issuer(clock);
     clock.advance(10_500);
-    const { payload } = decode((await tokens.issue(tenantPrincipal(TENANT_A))).access_token);
+    const { payload } = decode((await tokens.issue(tenantPrincipal(TENANT_A), CLIENT_FACTS)).access_token);
     expect(payload.iat).toBe(NOW_S + 11);
     expect(payload.exp).toBe(NOW_S + 11 + 3600);
   });
@@ -93,13 +123,13 @@ describe('TokenIssuer', () => {
   it('gives every token a unique jti', async () => {
     const { tokens } = issuer();
     const jtis = new Set<unknown>();
-    for (let i = 0; i < 200; i++) jtis.add(decode((await tokens.issue(tenantPrincipal(TENANT_A))).access_token).payload.jti);
+    for (let i = 0; i < 200; i++) jtis.add(decode((await tokens.issue(tenantPrincipal(TENANT_A), CLIENT_FACTS)).access_token).payload.jti);
     expect(jtis.size).toBe(200);
   });
 
   it('signs exactly header.payload once, with a 64-byte r‖s signature that verifies', async () => {
     const { tokens, signer } = issuer();
-    const token = (await tokens.issue(tenantPrincipal(TENANT_A))).access_token;
+    const token = (await tokens.issue(tenantPrincipal(TENANT_A), CLIENT_FACTS)).access_token;
     const { signingInput, signature } = decode(token);
     expect(signer.signed).toHaveLength(1);
     expect(Buffer.from(signer.signed[0]!).toString('ascii')).toBe(signingInput);
@@ -111,9 +141,18 @@ describe('TokenIssuer', () => {
     const { tokens, signer } = issuer(new ManualClock(Date.now()));
     const verifier = new AccessTokenVerifier(() => signer.publicJwks(), settings);
     const principal = tenantPrincipal(TENANT_A, ['admin'], `${TENANT_A}.cli_abcdefghijklmnopqrst`);
-    const token = (await tokens.issue(principal)).access_token;
-    expect(await verifier.verify(token)).toEqual(principal);
-    expect(await verifier.verify((await tokens.issue(platformAdmin)).access_token)).toEqual(platformAdmin);
+    const token = (await tokens.issue(principal, { ...CLIENT_FACTS, sessionId: 'sess-9', generation: 4 })).access_token;
+    expect(await verifier.verify(token)).toEqual({
+      principal: { ...principal, groups: [], authMethod: 'client_credentials', mfa: false, sessionId: 'sess-9' },
+      source: { kind: 'client', name: 'cli_tester' },
+      generation: 4,
+      sessionId: 'sess-9',
+    });
+    expect((await verifier.verify((await tokens.issue(platformAdmin, CLIENT_FACTS)).access_token)).principal).toEqual({
+      ...platformAdmin,
+      authMethod: 'client_credentials',
+      sessionId: expect.any(String),
+    });
 
     const [h, p, s] = token.split('.');
     const forged = Buffer.from(JSON.stringify({ ...decode(token).payload, roles: ['owner'] })).toString('base64url');

@@ -206,19 +206,42 @@ export class DynamoIdentityStore implements IdentityStore {
     await this.commit([put], 0, audit);
   }
 
-  async recordFailure(tenantId: string, kind: 'user' | 'client', name: string, lockedUntil: number | undefined): Promise<void> {
+  async recordFailure(tenantId: string, kind: 'user' | 'client', name: string, lockFor: (failures: number) => number | undefined): Promise<void> {
+    const key = this.key(tenantId, kind, name);
+    let failures: number;
+    try {
+      const { Attributes } = await dynamo(() =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: key,
+            UpdateExpression: 'ADD failedAttempts :one',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':one': 1 },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        ),
+      );
+      failures = Number(Attributes?.failedAttempts ?? 0);
+    } catch (error) {
+      if (error instanceof WriteConflictError) return; // deleted meanwhile: nothing to count
+      throw error;
+    }
+    // Decided from the count after this very failure, so a burst locks like a sequence.
+    const until = lockFor(failures);
+    if (until === undefined) return;
     await dynamo(() =>
       this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: this.key(tenantId, kind, name),
-          UpdateExpression: lockedUntil === undefined ? 'ADD failedAttempts :one' : 'ADD failedAttempts :one SET lockedUntil = :until',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':one': 1, ...(lockedUntil === undefined ? {} : { ':until': lockedUntil }) },
+          Key: key,
+          UpdateExpression: 'SET lockedUntil = :until',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lockedUntil) OR lockedUntil < :until)',
+          ExpressionAttributeValues: { ':until': until },
         }),
       ),
     ).catch((error) => {
-      if (!(error instanceof WriteConflictError)) throw error; // deleted meanwhile: nothing to count
+      if (!(error instanceof WriteConflictError)) throw error; // a later lock is already set
     });
   }
 

@@ -15,9 +15,8 @@ export function isLocked(state: LockoutState, now: number): boolean {
   return state.lockedUntil !== undefined && state.lockedUntil > now;
 }
 
-/** When the failure being recorded now should lock the credential until, if at all. */
-export function lockAfterFailure(state: LockoutState, kind: 'user' | 'client', now: number): number | undefined {
-  const failures = (state.failedAttempts ?? 0) + 1;
+/** The lock a credential gets once it has failed `failures` times in a row, if any. */
+export function lockAfter(failures: number, kind: 'user' | 'client', now: number): number | undefined {
   const over = failures - LOCKOUT[kind].threshold;
   if (over < 0) return undefined;
   return now + Math.min(LOCKOUT.maxMs, LOCKOUT.baseMs * 2 ** Math.min(over, 10));
