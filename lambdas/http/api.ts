@@ -74,6 +74,8 @@ export interface ApiOptions {
   readonly auditLog: AuditLog;
   /** The region serving the request, as recorded in audit events. */
   readonly region: string;
+  /** Runs before every authenticated route (e.g. the tenant's network safelist). */
+  readonly guard?: (principal: Principal, request: RequestInfo) => Promise<void>;
 }
 
 /**
@@ -156,6 +158,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
       // Unaudited routes get a recorder that is never written anywhere.
       audit: audit ?? new RequestAudit({ action: 'unaudited', correlationId: context.correlationId, sourceIp: '', userAgent: '', region: options.region, time: '' }),
     };
+    if (matched.authenticated && principal && options.guard) await options.guard(principal, request);
     return matched.handle({ input, principal, request });
   }
 }

@@ -851,11 +851,20 @@ describe('network safelists', () => {
 
     const widen = await requestFrom(outside, 'PUT', '/v1/network', { token: n.token, body: { cidrs: ['127.0.0.0/8'] } });
     const mint = await requestFrom(outside, 'POST', '/v1/clients', { token: n.token, body: { name: 'from-outside', roles: ['owner'] } });
+    const trail = await requestFrom(outside, 'GET', '/v1/audit', { token: n.token });
+    const sink = await requestFrom(outside, 'PUT', '/v1/audit/sinks/exfil', { token: n.token, body: { target: { type: 'webhook', url: 'https://collector.example/ingest' } } });
     const network = (await api.request('GET', '/v1/network', { token: n.token })).body;
     const minted = ((await api.request('GET', '/v1/clients', { token: n.token })).body.items as { name: string }[]).filter((c) => c.name === 'from-outside');
     // Leave the tenant open again whatever happened.
     await api.request('PUT', '/v1/network', { token: n.token, body: { cidrs: [] } });
-    expect({ widen: widen.status, mint: mint.status, cidrs: network.cidrs, minted: minted.length }).toEqual({ widen: 403, mint: 403, cidrs: ['127.0.0.1/32'], minted: 0 });
+    expect({ widen: widen.status, mint: mint.status, trail: trail.status, sink: sink.status, cidrs: network.cidrs, minted: minted.length }).toEqual({
+      widen: 403,
+      mint: 403,
+      trail: 403,
+      sink: 403,
+      cidrs: ['127.0.0.1/32'],
+      minted: 0,
+    });
   });
 });
 
