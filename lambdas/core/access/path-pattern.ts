@@ -41,17 +41,28 @@ const globSegment = wildcardMatch;
 
 /** Does the pattern match this secret path (or list prefix, treated as a path)? */
 export function matchesPath(pattern: string, path: string): boolean {
-  return matchSegments(segmentsOf(pattern), 0, segmentsOf(path), 0);
+  return matchSegments(segmentsOf(pattern), 0, segmentsOf(path), 0, new Map());
 }
 
-function matchSegments(p: readonly string[], i: number, s: readonly string[], j: number): boolean {
+// Each walk below is memoised on its two positions: patterns full of `**` would otherwise
+// cost exponential time (a policy write could pin a Lambda for its whole timeout).
+function matchSegments(p: readonly string[], i: number, s: readonly string[], j: number, seen: Map<number, boolean>): boolean {
+  const key = i * 64 + j;
+  const known = seen.get(key);
+  if (known !== undefined) return known;
+  const result = matchFrom(p, i, s, j, seen);
+  seen.set(key, result);
+  return result;
+}
+
+function matchFrom(p: readonly string[], i: number, s: readonly string[], j: number, seen: Map<number, boolean>): boolean {
   while (i < p.length) {
     const segment = p[i]!;
     if (segment === '**') {
       // Collapse runs of `**` and try every split point (paths have at most 16 segments).
       while (p[i + 1] === '**') i++;
       if (i === p.length - 1) return true;
-      for (let k = j; k <= s.length; k++) if (matchSegments(p, i + 1, s, k)) return true;
+      for (let k = j; k <= s.length; k++) if (matchSegments(p, i + 1, s, k, seen)) return true;
       return false;
     }
     if (j >= s.length || !globSegment(segment, s[j]!)) return false;
@@ -66,15 +77,24 @@ function matchSegments(p: readonly string[], i: number, s: readonly string[], j:
  * to check that a grantor holds everything it grants.
  */
 export function covers(outer: string, inner: string): boolean {
-  return coverSegments(segmentsOf(outer), 0, segmentsOf(inner), 0);
+  return coverSegments(segmentsOf(outer), 0, segmentsOf(inner), 0, new Map());
 }
 
-function coverSegments(o: readonly string[], i: number, n: readonly string[], j: number): boolean {
+function coverSegments(o: readonly string[], i: number, n: readonly string[], j: number, seen: Map<number, boolean>): boolean {
+  const key = i * 64 + j;
+  const known = seen.get(key);
+  if (known !== undefined) return known;
+  const result = coverFrom(o, i, n, j, seen);
+  seen.set(key, result);
+  return result;
+}
+
+function coverFrom(o: readonly string[], i: number, n: readonly string[], j: number, seen: Map<number, boolean>): boolean {
   if (i === o.length) return j === n.length;
   const outer = o[i]!;
   if (outer === '**') {
     if (i === o.length - 1) return true;
-    for (let k = j; k <= n.length; k++) if (coverSegments(o, i + 1, n, k)) return true;
+    for (let k = j; k <= n.length; k++) if (coverSegments(o, i + 1, n, k, seen)) return true;
     return false;
   }
   if (j >= n.length) return false;
@@ -82,22 +102,31 @@ function coverSegments(o: readonly string[], i: number, n: readonly string[], j:
   if (inner === '**') return false; // only `**` covers `**`
   // `*` covers any single segment; a literal or glob covers only what provably fits.
   const fits = outer === '*' || outer === inner || (!inner.includes('*') && globSegment(outer, inner));
-  return fits && coverSegments(o, i + 1, n, j + 1);
+  return fits && coverSegments(o, i + 1, n, j + 1, seen);
 }
 
 /** Could some path match both patterns? Conservative: `true` when unsure. */
 export function mayOverlap(a: string, b: string): boolean {
-  return overlapSegments(segmentsOf(a), 0, segmentsOf(b), 0);
+  return overlapSegments(segmentsOf(a), 0, segmentsOf(b), 0, new Map());
 }
 
-function overlapSegments(a: readonly string[], i: number, b: readonly string[], j: number): boolean {
+function overlapSegments(a: readonly string[], i: number, b: readonly string[], j: number, seen: Map<number, boolean>): boolean {
+  const key = i * 64 + j;
+  const known = seen.get(key);
+  if (known !== undefined) return known;
+  const result = overlapFrom(a, i, b, j, seen);
+  seen.set(key, result);
+  return result;
+}
+
+function overlapFrom(a: readonly string[], i: number, b: readonly string[], j: number, seen: Map<number, boolean>): boolean {
   if (i === a.length && j === b.length) return true;
-  if (a[i] === '**') return overlapSegments(a, i + 1, b, j) || (j < b.length && overlapSegments(a, i, b, j + 1));
-  if (b[j] === '**') return overlapSegments(a, i, b, j + 1) || (i < a.length && overlapSegments(a, i + 1, b, j));
+  if (a[i] === '**') return overlapSegments(a, i + 1, b, j, seen) || (j < b.length && overlapSegments(a, i, b, j + 1, seen));
+  if (b[j] === '**') return overlapSegments(a, i, b, j + 1, seen) || (i < a.length && overlapSegments(a, i + 1, b, j, seen));
   if (i === a.length || j === b.length) return false;
   const x = a[i]!;
   const y = b[j]!;
   // A glob against a literal is decided exactly; two globs may always meet.
   const compatible = x.includes('*') ? (y.includes('*') ? true : globSegment(x, y)) : y.includes('*') ? globSegment(y, x) : x === y;
-  return compatible && overlapSegments(a, i + 1, b, j + 1);
+  return compatible && overlapSegments(a, i + 1, b, j + 1, seen);
 }

@@ -222,3 +222,15 @@ describe('mayOverlap', () => {
     expect(mayOverlap(b, a)).toBe(expected);
   });
 });
+
+describe('pattern walks stay polynomial', () => {
+  it('decides overlap, cover and match of `**`-heavy patterns (memoised walks, not exponential)', () => {
+    const deep = `${Array.from({ length: 16 }, () => '**').join('/')}/x`;
+    const other = `${Array.from({ length: 16 }, () => '**').join('/')}/y`;
+    const path = `${Array.from({ length: 15 }, (_, i) => `s${i}`).join('/')}/z`;
+    // Unmemoised, the first of these took ~40 s: this test would not finish within its timeout.
+    expect(mayOverlap(deep, other)).toBe(false);
+    expect(covers(deep, other)).toBe(false);
+    expect(matchesPath(deep, path)).toBe(false);
+  });
+});
