@@ -4,7 +4,7 @@ import type { ClientRepository, ClientRecord } from '../ports/tenant-repository'
 import { verifySecret } from './credentials';
 import { UnauthenticatedError } from './errors';
 import { scopeOfClientId, TENANT_ID } from './ids';
-import { isLocked, lockAfter } from './identity/lockout';
+import { isLocked, lockAfter, LOCKOUT } from './identity/lockout';
 import { USERNAME } from './identity/names';
 import { newRefreshToken, parseRefreshToken, REFRESH_WINDOW_MS, refreshTokenHash, SESSION_MAX_MS } from './identity/refresh-tokens';
 import { acceptedStep, type TotpSeeds } from './identity/totp';
@@ -40,6 +40,9 @@ export interface Login {
   readonly principal: Principal;
   readonly token: TokenResponse;
 }
+
+/** External tokens with a longer life than this are refused (they could not be revoked). */
+const MAX_ASSERTION_LIFETIME_MS = 24 * 3600_000;
 
 /** Raised after a right password when the user has TOTP and sent no code (OAuth's mfa_required). */
 export class MfaRequiredError extends UnauthenticatedError {
@@ -82,11 +85,16 @@ export class Authentication {
     const now = this.deps.clock.now();
     const valid = TENANT_ID.test(input.tenant) && USERNAME.test(input.username);
     const user = valid ? await this.deps.identities.get(input.tenant, 'user', input.username) : undefined;
-    const locked = user !== undefined && isLocked(user, now);
-    // A locked or missing user still costs one hash, like a wrong password.
-    const passwordMatches = await verifySecret(input.password, locked ? undefined : user?.passwordHash);
-    if (!user || locked || !passwordMatches) {
-      if (user && !locked) await this.fail(user, now);
+    // The attempt is claimed before the password is checked, so a burst of parallel
+    // guesses gets the same few tries as a sequence (core/identity/lockout.ts).
+    const attempt =
+      user && !isLocked(user, now)
+        ? await this.deps.identities.reserveAttempt(user.tenantId, user.username, now, LOCKOUT.user.threshold, (n) => lockAfter(n, 'user', now))
+        : undefined;
+    // A locked, refused or missing user still costs one hash, like a wrong password.
+    const passwordMatches = await verifySecret(input.password, attempt === undefined ? undefined : user?.passwordHash);
+    if (!user || attempt === undefined || !passwordMatches) {
+      if (user && attempt !== undefined) await this.fail(user, attempt, now);
       throw new UnauthenticatedError();
     }
     if (user.status !== 'active') throw new UnauthenticatedError();
@@ -98,11 +106,11 @@ export class Authentication {
       const step = acceptedStep(secret, input.otp, now, user.totp!.lastStep);
       // A wrong or replayed code counts as a failure: TOTP cannot be brute-forced either.
       if (step === undefined || !(await this.deps.identities.claimOtpStep(user.tenantId, user.username, step))) {
-        await this.fail(user, now);
+        await this.fail(user, attempt, now);
         throw new UnauthenticatedError();
       }
     }
-    if (user.failedAttempts) await this.deps.identities.recordSuccess(user.tenantId, 'user', user.username);
+    await this.deps.identities.recordSuccess(user.tenantId, 'user', user.username);
 
     const sessionId = newSessionId();
     const refreshToken = newRefreshToken(user.tenantId, sessionId);
@@ -157,9 +165,10 @@ export class Authentication {
     const now = this.deps.clock.now();
     if (!TENANT_ID.test(input.tenant) || !this.deps.sts) throw new UnauthenticatedError();
     const signature = checkSignedCallerIdentity(input.request, { tenantId: input.tenant, now, extraHosts: this.deps.extraStsHosts ?? [] });
-    // One use per signed request: a captured one cannot be replayed within its 15 minutes.
-    if (!(await this.deps.identities.claimNonce(input.tenant, `iam:${signature}`, now + 20 * 60_000))) throw new UnauthenticatedError();
+    // STS first (it checks the signature), so unsigned junk writes nothing in the tenant;
+    // then one use per signed request: a captured one cannot be replayed in its 15 minutes.
     const arn = await this.deps.sts.callerArn(input.request);
+    if (!(await this.deps.identities.claimNonce(input.tenant, `iam:${signature}`, now + 20 * 60_000))) throw new UnauthenticatedError();
     const binding = bestIamBinding(await this.deps.identities.all(input.tenant, 'iam-binding'), arn, roleArnOf(arn));
     if (!binding) throw new UnauthenticatedError();
     const principal = await this.tenantPrincipal(input.tenant, 'iam', arn, binding.roles, binding.groups ?? [], 'aws_iam');
@@ -182,6 +191,9 @@ export class Authentication {
         if (error instanceof UnauthenticatedError) continue;
         throw error;
       }
+      // aws-jwt-verify accepts a token without `exp`: a login needs one, at most a day out.
+      const exp = claims.exp;
+      if (typeof exp !== 'number' || exp * 1000 > this.deps.clock.now() + MAX_ASSERTION_LIFETIME_MS) continue;
       const bindings = matchingClaimBindings(issuer.bindings, claims);
       const granted = new Set(bindings.flatMap((b: ClaimBinding) => b.roles));
       const groups = [...new Set(bindings.flatMap((b: ClaimBinding) => b.groups ?? []))];
@@ -222,8 +234,10 @@ export class Authentication {
     return { kind: 'tenant', tenantId, type, id, roles: effectiveRoles(roles, groups), groups: groups.map((g) => g.name), ...(authMethod ? { authMethod } : {}) };
   }
 
-  private async fail(user: UserRecord, now: number): Promise<void> {
-    await this.deps.identities.recordFailure(user.tenantId, 'user', user.username, (failures) => lockAfter(failures, 'user', now));
+  /** The attempt was already counted when reserved: lock once the streak reaches the threshold. */
+  private async fail(user: UserRecord, attempt: number, now: number): Promise<void> {
+    const until = lockAfter(attempt, 'user', now);
+    if (until !== undefined) await this.deps.identities.lockUser(user.tenantId, user.username, until);
   }
 
   private totp(): TotpSeeds {

@@ -58,7 +58,9 @@ const httpsUrl = (allowLoopback: boolean) =>
 const claimBinding = z.strictObject({
   claims: z
     .record(z.string().min(1).max(128), z.string().min(1).max(512))
-    .refine((c) => Object.keys(c).length >= 1 && Object.keys(c).length <= 10, 'name 1–10 claims that must all match'),
+    .refine((c) => Object.keys(c).length >= 1 && Object.keys(c).length <= 10, 'name 1–10 claims that must all match')
+    // `{ "sub": "*" }` would admit every token the issuer ever signs, for anyone.
+    .refine((c) => Object.values(c).some((v) => v.replace(/\*/g, '').length > 0), 'at least one claim needs a value that is not only wildcards'),
   roles: roles.refine((r) => r.length > 0, 'at least one role'),
   groups: groups.optional(),
 });
@@ -82,7 +84,11 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     issuer: z.string().min(1).max(512),
     jwksUri: httpsUrl(options.allowLoopbackIssuers),
     audiences: z.array(z.string().min(1).max(256)).min(1).max(10),
-    bindings: z.array(claimBinding).min(1).max(20),
+    bindings: z
+      .array(claimBinding)
+      .min(1)
+      .max(20)
+      .refine((b) => new Set(b.flatMap((x) => x.groups ?? [])).size <= MAX_GROUPS_PER_PRINCIPAL, `at most ${MAX_GROUPS_PER_PRINCIPAL} groups across all bindings`),
     status: status.default('active'),
   });
   const iamBindingBody = z.strictObject({

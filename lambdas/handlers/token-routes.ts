@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Authentication, Login } from '../core/authentication';
 import { CLIENT_ID, TENANT_ID } from '../core/ids';
 import { USERNAME } from '../core/identity/names';
+import { parseRefreshToken } from '../core/identity/refresh-tokens';
 import { ROLES } from '../core/principal';
 import { route, type RequestInfo } from '../http/api';
 import type { TokenSigner } from '../ports/key-service';
@@ -102,8 +103,12 @@ async function grant(auth: Authentication, body: GrantBody, request: RequestInfo
     case 'password':
       if (TENANT_ID.test(body.tenant) && USERNAME.test(body.username)) request.audit.note({ tenant: body.tenant, username: body.username });
       return auth.password({ tenant: body.tenant, username: body.username, password: body.password, ...(body.otp ? { otp: body.otp } : {}) });
-    case 'refresh_token':
+    case 'refresh_token': {
+      // Tenant and session only, never the token: a reuse that revokes a session is traceable.
+      const named = parseRefreshToken(body.refresh_token);
+      if (named) request.audit.note({ tenant: named.tenantId, sessionId: named.sessionId });
       return auth.refresh(body.refresh_token);
+    }
     case 'aws_iam':
       if (TENANT_ID.test(body.tenant)) request.audit.note({ tenant: body.tenant });
       return auth.awsIam({ tenant: body.tenant, request: body.request });

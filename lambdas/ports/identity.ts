@@ -148,6 +148,15 @@ export interface IdentityStore {
    */
   recordFailure(tenantId: string, kind: 'user' | 'client', name: string, lockFor: (failures: number) => number | undefined): Promise<void>;
   recordSuccess(tenantId: string, kind: 'user' | 'client', name: string): Promise<void>;
+  /**
+   * Claims one password attempt before it is checked, atomically: while fewer than
+   * `threshold` failures are pending or counted and no lock is set, or as the single first
+   * attempt after a lock expired (which pre-sets `relockAt`). Returns the attempt's number
+   * in the failure streak, or undefined when refused. A burst gets `threshold` tries, not one each.
+   */
+  reserveAttempt(tenantId: string, username: string, now: number, threshold: number, relockAt: (failures: number) => number | undefined): Promise<number | undefined>;
+  /** Locks a user until `until` (never shortening an existing lock). */
+  lockUser(tenantId: string, username: string, until: number): Promise<void>;
   /** Accepts a TOTP step once: false if this or a later step was already used. */
   claimOtpStep(tenantId: string, username: string, step: number): Promise<boolean>;
   /** Remembers a one-time value until expiresAt (epoch ms); false if already seen. */

@@ -197,6 +197,8 @@ describe('grant_type=jwt (external OIDC tokens)', () => {
     ['a token not valid yet', () => jwt({ nbf: Math.floor(Date.now() / 1000) + 600 })],
     ['another issuer', () => jwt({ iss: 'https://evil.example' })],
     ['another audience', () => jwt({ aud: 'someone-else' })],
+    ['a token without exp (aws-jwt-verify alone would accept it)', () => jwt({ exp: undefined })],
+    ['a token that lives longer than a day', () => jwt({ exp: Math.floor(Date.now() / 1000) + 2 * 86_400 })],
   ])('refuses %s with the generic 401', async (_name, make) => {
     expectProblem(await login(make()), 401, GENERIC);
   });

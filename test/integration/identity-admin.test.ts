@@ -666,7 +666,8 @@ describe('the last Owner', () => {
     expectProblem(await api.request('DELETE', '/v1/users/second-owner', { token: ownerToken }), 409, /without an Owner/);
     expectProblem(await api.request('PATCH', '/v1/users/second-owner', { token: ownerToken, body: { roles: ['admin'] } }), 409, /without an Owner/);
     expectProblem(await api.request('PATCH', '/v1/users/second-owner', { token: ownerToken, body: { status: 'disabled' } }), 409, /without an Owner/);
-    expect((await api.request('GET', '/v1/users/second-owner', { token: ownerToken })).body).toMatchObject({ roles: ['owner'], status: 'active', rev: 1 });
+    // Unchanged by the refusals (its rev moved only with its own logins' bookkeeping).
+    expect((await api.request('GET', '/v1/users/second-owner', { token: ownerToken })).body).toMatchObject({ roles: ['owner'], status: 'active', updatedAt: (await api.request('GET', '/v1/users/second-owner', { token: ownerToken })).body.createdAt });
   });
 });
 
@@ -876,11 +877,13 @@ describe("tenant A's identities and B's never meet", () => {
   let bImage: Record<string, unknown>;
   const annPassword = newPassword();
 
+  // `rev` also moves with login bookkeeping (a counted failure on B's bob is B's own business).
+  const withoutRev = (user: Record<string, unknown>) => ({ ...user, rev: undefined });
   const bState = async () => ({
-    bob: (await api.request('GET', '/v1/users/bob', { token: b.token })).body,
+    bob: withoutRev((await api.request('GET', '/v1/users/bob', { token: b.token })).body),
     client: (await api.request('GET', `/v1/clients/${bClient.clientId}`, { token: b.token })).body,
     policy: (await api.request('GET', '/v1/policies/b-policy', { token: b.token })).body,
-    users: (await api.request('GET', '/v1/users', { token: b.token })).body,
+    users: ((await api.request('GET', '/v1/users', { token: b.token })).body.items as Record<string, unknown>[]).map(withoutRev),
   });
 
   beforeAll(async () => {

@@ -36,6 +36,8 @@ const LAYOUT: Record<IdentityKind, { prefix: string; nameField: string; pk: (ten
   client: { prefix: 'CLIENT#', nameField: 'clientId', pk: (tenantId) => keys.clientPk(tenantId) },
 };
 
+/** 30 days of hourly refreshes fit with room to spare; the item stays far below 400 KB. */
+const MAX_REFRESHES_PER_SESSION = 2000;
 /** Sessions and nonces linger this long after they expire, then DynamoDB TTL removes them. */
 const TTL_GRACE_SECONDS = 3600;
 const isName = (p: unknown): p is string => typeof p === 'string' && p.length > 0 && p.length <= 256;
@@ -215,8 +217,10 @@ export class DynamoIdentityStore implements IdentityStore {
           new UpdateCommand({
             TableName: this.table,
             Key: key,
-            UpdateExpression: 'ADD failedAttempts :one',
+            // `rev` moves too: an admin edit read before this failure must not write it away.
+            UpdateExpression: 'ADD failedAttempts :one, #rev :one',
             ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#rev': 'rev' },
             ExpressionAttributeValues: { ':one': 1 },
             ReturnValues: 'UPDATED_NEW',
           }),
@@ -235,9 +239,10 @@ export class DynamoIdentityStore implements IdentityStore {
         new UpdateCommand({
           TableName: this.table,
           Key: key,
-          UpdateExpression: 'SET lockedUntil = :until',
+          UpdateExpression: 'SET lockedUntil = :until ADD #rev :one',
           ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lockedUntil) OR lockedUntil < :until)',
-          ExpressionAttributeValues: { ':until': until },
+          ExpressionAttributeNames: { '#rev': 'rev' },
+          ExpressionAttributeValues: { ':until': until, ':one': 1 },
         }),
       ),
     ).catch((error) => {
@@ -251,9 +256,80 @@ export class DynamoIdentityStore implements IdentityStore {
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(tenantId, kind, name),
-          UpdateExpression: 'SET failedAttempts = :zero REMOVE lockedUntil',
+          UpdateExpression: 'SET failedAttempts = :zero REMOVE lockedUntil ADD #rev :one',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':zero': 0 },
+          ExpressionAttributeNames: { '#rev': 'rev' },
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
+        }),
+      ),
+    ).catch((error) => {
+      if (!(error instanceof WriteConflictError)) throw error;
+    });
+  }
+
+  async reserveAttempt(tenantId: string, username: string, now: number, threshold: number, relockAt: (failures: number) => number | undefined): Promise<number | undefined> {
+    const key = this.key(tenantId, 'user', username);
+    try {
+      const { Attributes } = await dynamo(() =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: key,
+            UpdateExpression: 'ADD failedAttempts :one, #rev :one',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(lockedUntil) AND (attribute_not_exists(failedAttempts) OR failedAttempts < :threshold)',
+            ExpressionAttributeNames: { '#rev': 'rev' },
+            ExpressionAttributeValues: { ':one': 1, ':threshold': threshold },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        ),
+      );
+      return Number(Attributes?.failedAttempts ?? 1);
+    } catch (error) {
+      if (!(error instanceof WriteConflictError)) throw error;
+    }
+    const user = await this.get(tenantId, 'user', username);
+    if (!user) return undefined;
+    if (user.lockedUntil === undefined) {
+      // The streak's budget is taken: by attempts still in flight (whose failures will lock),
+      // or by ones whose lock write was lost. Arm the lock here so the user is never stuck.
+      const until = relockAt(user.failedAttempts ?? 0);
+      if (until !== undefined) await this.lockUser(tenantId, username, until);
+      return undefined;
+    }
+    if (user.lockedUntil > now) return undefined;
+    // The lock expired: exactly one attempt may go, and it re-arms the next, longer lock first.
+    const failures = (user.failedAttempts ?? 0) + 1;
+    const next = relockAt(failures);
+    try {
+      await dynamo(() =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: key,
+            UpdateExpression: next === undefined ? 'ADD failedAttempts :one, #rev :one REMOVE lockedUntil' : 'SET lockedUntil = :next ADD failedAttempts :one, #rev :one',
+            ConditionExpression: 'lockedUntil = :seen',
+            ExpressionAttributeNames: { '#rev': 'rev' },
+            ExpressionAttributeValues: { ':one': 1, ':seen': user.lockedUntil, ...(next === undefined ? {} : { ':next': next }) },
+          }),
+        ),
+      );
+      return failures;
+    } catch (error) {
+      if (error instanceof WriteConflictError) return undefined;
+      throw error;
+    }
+  }
+
+  async lockUser(tenantId: string, username: string, until: number): Promise<void> {
+    await dynamo(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(tenantId, 'user', username),
+          UpdateExpression: 'SET lockedUntil = :until ADD #rev :one',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lockedUntil) OR lockedUntil < :until)',
+          ExpressionAttributeNames: { '#rev': 'rev' },
+          ExpressionAttributeValues: { ':until': until, ':one': 1 },
         }),
       ),
     ).catch((error) => {
@@ -268,9 +344,10 @@ export class DynamoIdentityStore implements IdentityStore {
           new UpdateCommand({
             TableName: this.table,
             Key: this.key(tenantId, 'user', username),
-            UpdateExpression: 'SET totp.lastStep = :step',
+            UpdateExpression: 'SET totp.lastStep = :step ADD #rev :one',
             ConditionExpression: 'attribute_exists(totp) AND totp.lastStep < :step',
-            ExpressionAttributeValues: { ':step': step },
+            ExpressionAttributeNames: { '#rev': 'rev' },
+            ExpressionAttributeValues: { ':step': step, ':one': 1 },
           }),
         ),
       );
@@ -326,7 +403,8 @@ export class DynamoIdentityStore implements IdentityStore {
             TableName: this.table,
             Key: { pk: keys.identity(tenantId), sk: keys.sessionSk(sessionId) },
             UpdateExpression: 'SET currentHash = :next, refreshExpiresAt = :expires, spent = list_append(spent, :presented)',
-            ConditionExpression: 'currentHash = :current AND revoked = :false AND refreshExpiresAt > :now',
+            // A bounded item: past this many refreshes a session must log in again.
+            ConditionExpression: 'currentHash = :current AND revoked = :false AND refreshExpiresAt > :now AND size(spent) < :maxSpent',
             ExpressionAttributeValues: {
               ':next': nextHash,
               ':expires': expiresAt,
@@ -334,6 +412,7 @@ export class DynamoIdentityStore implements IdentityStore {
               ':current': presentedHash,
               ':false': false,
               ':now': now,
+              ':maxSpent': MAX_REFRESHES_PER_SESSION,
             },
           }),
         ),

@@ -14,7 +14,7 @@ import type {
 } from '../../ports/identity';
 import type { Page, PageRequest } from '../../ports/secret-repository';
 import type { ClientRecord } from '../../ports/tenant-repository';
-import { AccessEvaluator, selectorMatches, type AccessEntry, type AccessPolicy, type AccessRules } from '../access/policy';
+import { AccessEvaluator, ROLE_OPERATIONS, selectorMatches, type AccessEntry, type AccessPolicy, type AccessRules } from '../access/policy';
 import { Safelist } from '../access/network';
 import { hashSecret, newClientSecret, verifySecret } from '../credentials';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, UnauthenticatedError } from '../errors';
@@ -24,7 +24,7 @@ import { describePrincipal, type Principal, type Role, type TenantPrincipal } fr
 import { MAX_IAM_BINDINGS, MAX_ISSUERS, MAX_POLICIES } from './names';
 import { assertMayAssign, assertMayManage } from './roles';
 import { acceptedStep, newTotpSecret, otpauthUri, type TotpSeeds } from './totp';
-import { isLocked } from './lockout';
+import { isLocked, lockAfter } from './lockout';
 
 export interface IdentityAdminDeps {
   readonly store: IdentityStore;
@@ -95,8 +95,8 @@ export class IdentityAdmin {
 
   async createUser(req: AdminRequest, input: UserInput): Promise<UserView> {
     const actor = await this.admin(req);
-    assertMayAssign(actor, input.roles);
-    await this.assertGroupsAssignable(actor, input.groups);
+    await this.assertMayAssignRoles(actor, input.roles, req.sourceIp);
+    await this.assertGroupsAssignable(actor, input.groups, req.sourceIp);
     assertPasswordAcceptable(input.password, input.username);
     const stamp = this.stamp(actor);
     const user: UserRecord = {
@@ -118,8 +118,8 @@ export class IdentityAdmin {
     const actor = await this.admin(req);
     const user = await this.mustGet(actor.tenantId, 'user', username);
     assertMayManage(actor, user.roles);
-    if (changes.roles) assertMayAssign(actor, changes.roles);
-    if (changes.groups) await this.assertGroupsAssignable(actor, changes.groups);
+    if (changes.roles) await this.assertMayAssignRoles(actor, changes.roles, req.sourceIp);
+    if (changes.groups) await this.assertGroupsAssignable(actor, changes.groups, req.sourceIp);
     const disabling = changes.status === 'disabled' && user.status !== 'disabled';
     const next: UserRecord = {
       ...user,
@@ -150,7 +150,12 @@ export class IdentityAdmin {
     const user = await this.mustGet(actor.tenantId, 'user', username);
     if (self) {
       if (input.currentPassword === undefined) throw new InvalidRequestError('Send your current password to change it.', [{ field: 'currentPassword', message: 'required' }]);
-      if (isLocked(user, this.deps.clock.now()) || !(await verifySecret(input.currentPassword, user.passwordHash))) throw new UnauthenticatedError();
+      const now = this.deps.clock.now();
+      if (isLocked(user, now) || !(await verifySecret(input.currentPassword, user.passwordHash))) {
+        // A stolen token must not become an unlimited password oracle: failures lock here too.
+        if (!isLocked(user, now)) await this.deps.store.recordFailure(actor.tenantId, 'user', username, (failures) => lockAfter(failures, 'user', now));
+        throw new UnauthenticatedError();
+      }
     } else {
       assertMayManage(actor, user.roles);
     }
@@ -198,6 +203,11 @@ export class IdentityAdmin {
     const actor = await this.selfOrAdmin(req, 'user', username);
     const user = await this.mustGet(actor.tenantId, 'user', username);
     if (!isSelf(req.principal, 'user', username)) assertMayManage(actor, user.roles);
+    // Yourself: only from a session that proved the second factor, so a token stolen from
+    // a password-only login cannot strip it.
+    else if (user.totp?.status === 'enabled' && (req.principal as TenantPrincipal).mfa !== true) {
+      throw new ForbiddenError('Log in with your one-time code to disable TOTP (or ask an Owner or Admin).');
+    }
     if (!user.totp) throw new NotFoundError(`User '${username}' has no TOTP device.`);
     const { totp: _totp, ...rest } = user;
     await this.deps.store.save(actor.tenantId, 'user', { ...rest, ...this.bump(user, actor) }, user.rev, 0, req.audit?.pending(204, { username }));
@@ -218,8 +228,8 @@ export class IdentityAdmin {
 
   async createClient(req: AdminRequest, input: ClientInput): Promise<ClientView & { clientSecret: string }> {
     const actor = await this.admin(req);
-    assertMayAssign(actor, input.roles);
-    await this.assertGroupsAssignable(actor, input.groups);
+    await this.assertMayAssignRoles(actor, input.roles, req.sourceIp);
+    await this.assertGroupsAssignable(actor, input.groups, req.sourceIp);
     const clientSecret = newClientSecret();
     const client: ClientRecord = {
       scope: actor.tenantId,
@@ -241,8 +251,8 @@ export class IdentityAdmin {
     const actor = await this.admin(req);
     const client = await this.mustGet(actor.tenantId, 'client', clientId);
     assertMayManage(actor, client.roles);
-    if (changes.roles) assertMayAssign(actor, changes.roles);
-    if (changes.groups) await this.assertGroupsAssignable(actor, changes.groups);
+    if (changes.roles) await this.assertMayAssignRoles(actor, changes.roles, req.sourceIp);
+    if (changes.groups) await this.assertGroupsAssignable(actor, changes.groups, req.sourceIp);
     const disabling = changes.status === 'disabled' && client.status !== 'disabled';
     const next: ClientRecord = {
       ...client,
@@ -294,7 +304,7 @@ export class IdentityAdmin {
   async putGroup(req: AdminRequest, name: string, input: GroupInput): Promise<{ record: GroupRecord; created: boolean }> {
     const actor = await this.admin(req);
     assertNoOwnerRole(input.roles, 'A group');
-    assertMayAssign(actor, input.roles);
+    await this.assertMayAssignRoles(actor, input.roles, req.sourceIp);
     return this.putNamed(req, actor, 'group', name, (base) => ({ ...base, name, ...clean(input) }), (old) => assertMayManage(actor, old.roles));
   }
 
@@ -302,8 +312,8 @@ export class IdentityAdmin {
     const actor = await this.admin(req);
     const roles = input.bindings.flatMap((b: ClaimBinding) => b.roles);
     assertNoOwnerRole(roles, 'A trusted issuer');
-    assertMayAssign(actor, roles);
-    await this.assertGroupsAssignable(actor, input.bindings.flatMap((b) => b.groups ?? []));
+    await this.assertMayAssignRoles(actor, roles, req.sourceIp);
+    await this.assertGroupsAssignable(actor, input.bindings.flatMap((b) => b.groups ?? []), req.sourceIp);
     return this.putNamed(req, actor, 'issuer', name, (base, old) => ({ ...base, name, ...clean(input), generation: this.nextGeneration(old) }), (old) =>
       assertMayManage(actor, old.bindings.flatMap((b) => b.roles)), MAX_ISSUERS);
   }
@@ -311,8 +321,8 @@ export class IdentityAdmin {
   async putIamBinding(req: AdminRequest, name: string, input: IamBindingInput): Promise<{ record: IamBindingRecord; created: boolean }> {
     const actor = await this.admin(req);
     assertNoOwnerRole(input.roles, 'An IAM binding');
-    assertMayAssign(actor, input.roles);
-    await this.assertGroupsAssignable(actor, input.groups ?? []);
+    await this.assertMayAssignRoles(actor, input.roles, req.sourceIp);
+    await this.assertGroupsAssignable(actor, input.groups ?? [], req.sourceIp);
     return this.putNamed(req, actor, 'iam-binding', name, (base, old) => ({ ...base, name, ...clean(input), generation: this.nextGeneration(old) }), (old) =>
       assertMayManage(actor, old.roles), MAX_IAM_BINDINGS);
   }
@@ -353,6 +363,8 @@ export class IdentityAdmin {
   /** The tenant-wide safelist; refused if it would shut out the caller making the change. */
   async putNetwork(req: AdminRequest, cidrs: readonly string[]): Promise<{ cidrs: readonly string[]; rev: number }> {
     const actor = await this.admin(req);
+    // An Admin could otherwise fence the Owners out of their own tenant.
+    if (!actor.roles.includes('owner')) throw new ForbiddenError('Only Owners can change the network safelist.');
     if (cidrs.length && !new Safelist(cidrs).allows(req.sourceIp)) {
       throw new ConflictError(`The safelist does not include your own address (${req.sourceIp}); you would lock yourself out.`);
     }
@@ -445,13 +457,28 @@ export class IdentityAdmin {
     }
   }
 
-  private async assertGroupsAssignable(actor: TenantPrincipal, names: readonly string[]): Promise<void> {
+  private async assertGroupsAssignable(actor: TenantPrincipal, names: readonly string[], sourceIp: string): Promise<void> {
     if (names.length === 0) return;
     const unique = [...new Set(names)];
     const groups = await this.deps.store.groups(actor.tenantId, unique);
     const missing = unique.filter((n) => !groups.some((g) => g.name === n));
     if (missing.length) throw new InvalidRequestError(`No group '${missing[0]}'.`, [{ field: 'groups', message: 'unknown group' }]);
-    for (const group of groups) assertMayAssign(actor, group.roles);
+    await this.assertMayAssignRoles(actor, groups.flatMap((g) => g.roles), sourceIp);
+  }
+
+  /**
+   * A role hands out its operations on every path: the assigner must hold them there,
+   * so a deny aimed at an Admin also bounds what that Admin can give others.
+   */
+  private async assertMayAssignRoles(actor: TenantPrincipal, roles: readonly Role[], sourceIp: string): Promise<void> {
+    assertMayAssign(actor, roles);
+    if (roles.length === 0) return;
+    const evaluator = new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
+    for (const operation of new Set(roles.flatMap((role) => ROLE_OPERATIONS[role]))) {
+      if (!evaluator.holds(actor, operation, '**', sourceIp)) {
+        throw new ForbiddenError(`You cannot grant a role that includes '${operation}' everywhere: a policy limits your own '${operation}'.`);
+      }
+    }
   }
 
   private async mustGet<K extends IdentityKind>(tenantId: string, kind: K, name: string): Promise<IdentityRecords[K]> {

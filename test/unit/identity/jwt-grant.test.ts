@@ -11,7 +11,9 @@ const GITLAB = 'https://gitlab.example.com';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 /** An unsigned-looking JWT; the fake verifier accepts it for the issuer named in its signature part. */
-const jwt = (claims: Record<string, unknown>, signedBy: string) => `${b64({ alg: 'RS256', kid: 'k1' })}.${b64(claims)}.sig-${signedBy}`;
+// Claims get an `exp` five minutes after NOW unless the test sets one (a login needs it).
+const jwt = (claims: Record<string, unknown>, signedBy: string) => `${b64({ alg: 'RS256', kid: 'k1' })}.${b64({ exp: Math.floor(NOW / 1000) + 300, ...claims })}.sig-${signedBy}`;
+const NOW = Date.parse('2026-11-24T12:00:00.000Z'); // harness()'s clock
 
 /** Accepts an assertion iff its signature part names the issuer record it is checked against. */
 class FakeFederation implements FederatedTokenVerifier {

@@ -104,9 +104,10 @@ describe('Authentication.password: the right password', () => {
     expect(h.identities.calls.createSession).toBe(2);
   });
 
-  it('does no lockout bookkeeping for a user with no failures', async () => {
+  it('claims the attempt before checking the password, and clears the streak on success', async () => {
     await login();
-    expect(h.identities.calls).toMatchObject({ get: 1, recordFailure: 0, recordSuccess: 0, createSession: 1, groups: 1 });
+    expect(h.identities.calls).toMatchObject({ get: 1, reserveAttempt: 1, recordFailure: 0, lockUser: 0, recordSuccess: 1, createSession: 1, groups: 1 });
+    expect(alice().failedAttempts).toBe(0);
   });
 });
 
@@ -202,9 +203,23 @@ describe('Authentication.password: lockout', () => {
   });
 
   it('caps the lock at fifteen minutes', async () => {
-    h.identities.seed(TENANT_A, 'user', { ...alice(), failedAttempts: 40 });
+    h.identities.seed(TENANT_A, 'user', { ...alice(), failedAttempts: 40, lockedUntil: NOW - 1 });
     await refusal(login('wrong'));
     expect(alice().lockedUntil).toBe(NOW + 15 * 60_000);
+  });
+
+  it('lets exactly one attempt through when a lock expires, re-arming the next lock first', async () => {
+    h.identities.seed(TENANT_A, 'user', { ...alice(), failedAttempts: 5, lockedUntil: NOW - 1 });
+    const results = await Promise.allSettled([login(), login(), login()]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(alice().failedAttempts).toBe(0);
+    expect(alice().lockedUntil).toBeUndefined();
+  });
+
+  it('repairs a streak left at the threshold without a lock (a lost lock write): locks, and refuses unchecked', async () => {
+    h.identities.seed(TENANT_A, 'user', { ...alice(), failedAttempts: 5 });
+    await refusal(login());
+    expect(alice().lockedUntil ?? 0).toBeGreaterThan(NOW);
   });
 
   it('forgets earlier failures after a success', async () => {
@@ -217,14 +232,13 @@ describe('Authentication.password: lockout', () => {
     await expect(login()).resolves.toMatchObject({ principal: { id: 'alice' } });
   });
 
-  // SUSPECTED BUG: the lock is computed from the failure count read at the start of each
-  // attempt, so guesses that arrive together all see the same count and none of them locks
-  // (DynamoDB ADDs the count atomically, but lockedUntil is only set by the attempt that
-  // *read* count >= 4). A burst of any size gets evaluated, and leaves the account unlocked.
-  it('is locked after ten wrong guesses, even when they arrive at once', async () => {
-    await Promise.allSettled(Array.from({ length: 10 }, (_, i) => login(`wrong-${i}`)));
-    expect(alice().failedAttempts).toBe(10);
-    expect(alice().lockedUntil ?? 0).toBeGreaterThan(NOW);
+  // Attempts are claimed before the password is checked: a burst gets the threshold's
+  // worth of checks, like a sequence, and the right password inside it is no better off.
+  it('checks only five of ten guesses that arrive at once, and is locked after them', async () => {
+    const results = await Promise.allSettled([...Array.from({ length: 9 }, (_, i) => login(`wrong-${i}`)), login()]);
+    expect(alice().failedAttempts).toBeLessThanOrEqual(5);
+    expect(h.identities.calls.reserveAttempt).toBe(10);
+    if (results.every((r) => r.status === 'rejected')) expect(alice().lockedUntil ?? 0).toBeGreaterThan(NOW);
   });
 });
 

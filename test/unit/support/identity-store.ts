@@ -74,6 +74,8 @@ type Calls = Record<
   | 'saveNetwork'
   | 'recordFailure'
   | 'recordSuccess'
+  | 'reserveAttempt'
+  | 'lockUser'
   | 'claimOtpStep'
   | 'claimNonce'
   | 'createSession'
@@ -96,6 +98,8 @@ const zeroCalls = (): Calls => ({
   saveNetwork: 0,
   recordFailure: 0,
   recordSuccess: 0,
+  reserveAttempt: 0,
+  lockUser: 0,
   claimOtpStep: 0,
   claimNonce: 0,
   createSession: 0,
@@ -290,6 +294,37 @@ export class InMemoryIdentityStore implements IdentityStore {
     if (!stored) return;
     const { lockedUntil: _until, ...rest } = stored;
     this.write(tenantId, kind, name, { ...rest, failedAttempts: 0 });
+  }
+
+  async reserveAttempt(tenantId: string, username: string, now: number, threshold: number, relockAt: (failures: number) => number | undefined): Promise<number | undefined> {
+    this.calls.reserveAttempt++;
+    const stored = this.read(tenantId, 'user', username);
+    if (!stored) return undefined;
+    const failures = (stored.failedAttempts as number | undefined) ?? 0;
+    const lockedUntil = stored.lockedUntil as number | undefined;
+    if (lockedUntil === undefined && failures < threshold) {
+      this.write(tenantId, 'user', username, { ...stored, failedAttempts: failures + 1, rev: (stored.rev as number) + 1 });
+      return failures + 1;
+    }
+    if (lockedUntil === undefined) {
+      const until = relockAt(failures);
+      if (until !== undefined) this.write(tenantId, 'user', username, { ...stored, lockedUntil: until, rev: (stored.rev as number) + 1 });
+      return undefined;
+    }
+    if (lockedUntil > now) return undefined;
+    const next = relockAt(failures + 1);
+    const { lockedUntil: _old, ...rest } = stored;
+    this.write(tenantId, 'user', username, { ...rest, failedAttempts: failures + 1, rev: (stored.rev as number) + 1, ...(next === undefined ? {} : { lockedUntil: next }) });
+    return failures + 1;
+  }
+
+  async lockUser(tenantId: string, username: string, until: number): Promise<void> {
+    this.calls.lockUser++;
+    const stored = this.read(tenantId, 'user', username);
+    if (!stored) return;
+    const current = stored.lockedUntil as number | undefined;
+    if (current !== undefined && current >= until) return;
+    this.write(tenantId, 'user', username, { ...stored, lockedUntil: until, rev: (stored.rev as number) + 1 });
   }
 
   async claimOtpStep(tenantId: string, username: string, step: number): Promise<boolean> {
