@@ -210,168 +210,97 @@ export class DynamoIdentityStore implements IdentityStore {
 
   async recordFailure(tenantId: string, kind: 'user' | 'client', name: string, lockFor: (failures: number) => number | undefined): Promise<void> {
     const key = this.key(tenantId, kind, name);
-    let failures: number;
-    try {
-      const { Attributes } = await dynamo(() =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: key,
-            // `rev` moves too: an admin edit read before this failure must not write it away.
-            UpdateExpression: 'ADD failedAttempts :one, #rev :one',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#rev': 'rev' },
-            ExpressionAttributeValues: { ':one': 1 },
-            ReturnValues: 'UPDATED_NEW',
-          }),
-        ),
-      );
-      failures = Number(Attributes?.failedAttempts ?? 0);
-    } catch (error) {
-      if (error instanceof WriteConflictError) return; // deleted meanwhile: nothing to count
-      throw error;
-    }
+    const counted = await this.bookkeeping(key, 'ADD failedAttempts :one, #rev :one', 'attribute_exists(pk)', {}, true);
+    if (!counted) return; // deleted meanwhile: nothing to count
     // Decided from the count after this very failure, so a burst locks like a sequence.
-    const until = lockFor(failures);
-    if (until === undefined) return;
-    await dynamo(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: key,
-          UpdateExpression: 'SET lockedUntil = :until ADD #rev :one',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lockedUntil) OR lockedUntil < :until)',
-          ExpressionAttributeNames: { '#rev': 'rev' },
-          ExpressionAttributeValues: { ':until': until, ':one': 1 },
-        }),
-      ),
-    ).catch((error) => {
-      if (!(error instanceof WriteConflictError)) throw error; // a later lock is already set
-    });
+    const until = lockFor(Number(counted.failedAttempts ?? 0));
+    if (until !== undefined) await this.lock(key, until);
   }
 
   async recordSuccess(tenantId: string, kind: 'user' | 'client', name: string): Promise<void> {
-    await dynamo(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: this.key(tenantId, kind, name),
-          UpdateExpression: 'SET failedAttempts = :zero REMOVE lockedUntil ADD #rev :one',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#rev': 'rev' },
-          ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
-        }),
-      ),
-    ).catch((error) => {
-      if (!(error instanceof WriteConflictError)) throw error;
-    });
+    await this.bookkeeping(this.key(tenantId, kind, name), 'SET failedAttempts = :zero REMOVE lockedUntil ADD #rev :one', 'attribute_exists(pk)', { ':zero': 0 });
   }
 
   async reserveAttempt(tenantId: string, username: string, now: number, threshold: number, relockAt: (failures: number) => number | undefined): Promise<number | undefined> {
     const key = this.key(tenantId, 'user', username);
-    try {
-      const { Attributes } = await dynamo(() =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: key,
-            UpdateExpression: 'ADD failedAttempts :one, #rev :one',
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(lockedUntil) AND (attribute_not_exists(failedAttempts) OR failedAttempts < :threshold)',
-            ExpressionAttributeNames: { '#rev': 'rev' },
-            ExpressionAttributeValues: { ':one': 1, ':threshold': threshold },
-            ReturnValues: 'UPDATED_NEW',
-          }),
-        ),
-      );
-      return Number(Attributes?.failedAttempts ?? 1);
-    } catch (error) {
-      if (!(error instanceof WriteConflictError)) throw error;
-    }
+    const reserved = await this.bookkeeping(
+      key,
+      'ADD failedAttempts :one, #rev :one',
+      'attribute_exists(pk) AND attribute_not_exists(lockedUntil) AND (attribute_not_exists(failedAttempts) OR failedAttempts < :threshold)',
+      { ':threshold': threshold },
+      true,
+    );
+    if (reserved) return Number(reserved.failedAttempts ?? 1);
     const user = await this.get(tenantId, 'user', username);
     if (!user) return undefined;
     if (user.lockedUntil === undefined) {
       // The streak's budget is taken: by attempts still in flight (whose failures will lock),
       // or by ones whose lock write was lost. Arm the lock here so the user is never stuck.
       const until = relockAt(user.failedAttempts ?? 0);
-      if (until !== undefined) await this.lockUser(tenantId, username, until);
+      if (until !== undefined) await this.lock(key, until);
       return undefined;
     }
     if (user.lockedUntil > now) return undefined;
     // The lock expired: exactly one attempt may go, and it re-arms the next, longer lock first.
     const failures = (user.failedAttempts ?? 0) + 1;
     const next = relockAt(failures);
-    try {
-      await dynamo(() =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: key,
-            UpdateExpression: next === undefined ? 'ADD failedAttempts :one, #rev :one REMOVE lockedUntil' : 'SET lockedUntil = :next ADD failedAttempts :one, #rev :one',
-            ConditionExpression: 'lockedUntil = :seen',
-            ExpressionAttributeNames: { '#rev': 'rev' },
-            ExpressionAttributeValues: { ':one': 1, ':seen': user.lockedUntil, ...(next === undefined ? {} : { ':next': next }) },
-          }),
-        ),
-      );
-      return failures;
-    } catch (error) {
-      if (error instanceof WriteConflictError) return undefined;
-      throw error;
-    }
+    const claimed = await this.bookkeeping(
+      key,
+      next === undefined ? 'ADD failedAttempts :one, #rev :one REMOVE lockedUntil' : 'SET lockedUntil = :next ADD failedAttempts :one, #rev :one',
+      'lockedUntil = :seen',
+      { ':seen': user.lockedUntil, ...(next === undefined ? {} : { ':next': next }) },
+    );
+    return claimed ? failures : undefined;
   }
 
   async lockUser(tenantId: string, username: string, until: number): Promise<void> {
-    await dynamo(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: this.key(tenantId, 'user', username),
-          UpdateExpression: 'SET lockedUntil = :until ADD #rev :one',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lockedUntil) OR lockedUntil < :until)',
-          ExpressionAttributeNames: { '#rev': 'rev' },
-          ExpressionAttributeValues: { ':until': until, ':one': 1 },
-        }),
-      ),
-    ).catch((error) => {
-      if (!(error instanceof WriteConflictError)) throw error;
-    });
+    await this.lock(this.key(tenantId, 'user', username), until);
   }
 
   async claimOtpStep(tenantId: string, username: string, step: number): Promise<boolean> {
-    try {
-      await dynamo(() =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: this.key(tenantId, 'user', username),
-            UpdateExpression: 'SET totp.lastStep = :step ADD #rev :one',
-            ConditionExpression: 'attribute_exists(totp) AND totp.lastStep < :step',
-            ExpressionAttributeNames: { '#rev': 'rev' },
-            ExpressionAttributeValues: { ':step': step, ':one': 1 },
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof WriteConflictError) return false;
-      throw error;
-    }
+    const key = this.key(tenantId, 'user', username);
+    return (await this.bookkeeping(key, 'SET totp.lastStep = :step ADD #rev :one', 'attribute_exists(totp) AND totp.lastStep < :step', { ':step': step })) !== undefined;
   }
 
   async claimNonce(tenantId: string, nonce: string, expiresAt: number): Promise<boolean> {
+    const put = new PutCommand({
+      TableName: this.table,
+      Item: { pk: keys.identity(tenantId), sk: keys.nonceSk(nonce), validUntil: expiresAt, expiresAt: ttl(expiresAt) },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    return (await this.ifCondition(put)) !== undefined;
+  }
+
+  /** Never shortens a lock already set (a later failure may have set a longer one). */
+  private async lock(key: { pk: string; sk: string }, until: number): Promise<void> {
+    await this.bookkeeping(key, 'SET lockedUntil = :until ADD #rev :one', 'attribute_exists(pk) AND (attribute_not_exists(lockedUntil) OR lockedUntil < :until)', { ':until': until });
+  }
+
+  /**
+   * Login bookkeeping on a user or client: a conditional update that also moves `rev`, so
+   * an admin edit read before it cannot write it away. Undefined when the condition failed.
+   */
+  private bookkeeping(key: { pk: string; sk: string }, update: string, condition: string, values: Record<string, unknown>, returnNew = false) {
+    return this.ifCondition(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: key,
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#rev': 'rev' },
+        ExpressionAttributeValues: { ':one': 1, ...values },
+        ...(returnNew ? { ReturnValues: 'UPDATED_NEW' as const } : {}),
+      }),
+    );
+  }
+
+  /** Runs a conditional write: its returned attributes ({} if none) when it applied, undefined when its condition failed. */
+  private async ifCondition(command: UpdateCommand | PutCommand): Promise<Record<string, unknown> | undefined> {
     try {
-      await dynamo(() =>
-        this.db.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: { pk: keys.identity(tenantId), sk: keys.nonceSk(nonce), validUntil: expiresAt, expiresAt: ttl(expiresAt) },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        ),
-      );
-      return true;
+      const result = (await dynamo(() => this.db.send(command as UpdateCommand))) as { Attributes?: Record<string, unknown> };
+      return result.Attributes ?? {};
     } catch (error) {
-      if (error instanceof WriteConflictError) return false;
+      if (error instanceof WriteConflictError) return undefined;
       throw error;
     }
   }
@@ -396,32 +325,23 @@ export class DynamoIdentityStore implements IdentityStore {
   }
 
   async rotateSession(tenantId: string, sessionId: string, presentedHash: string, nextHash: string, now: number, expiresAt: number): Promise<boolean> {
-    try {
-      await dynamo(() =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: { pk: keys.identity(tenantId), sk: keys.sessionSk(sessionId) },
-            UpdateExpression: 'SET currentHash = :next, refreshExpiresAt = :expires, spent = list_append(spent, :presented)',
-            // A bounded item: past this many refreshes a session must log in again.
-            ConditionExpression: 'currentHash = :current AND revoked = :false AND refreshExpiresAt > :now AND size(spent) < :maxSpent',
-            ExpressionAttributeValues: {
-              ':next': nextHash,
-              ':expires': expiresAt,
-              ':presented': [presentedHash],
-              ':current': presentedHash,
-              ':false': false,
-              ':now': now,
-              ':maxSpent': MAX_REFRESHES_PER_SESSION,
-            },
-          }),
-        ),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof WriteConflictError) return false;
-      throw error;
-    }
+    const rotate = new UpdateCommand({
+      TableName: this.table,
+      Key: { pk: keys.identity(tenantId), sk: keys.sessionSk(sessionId) },
+      UpdateExpression: 'SET currentHash = :next, refreshExpiresAt = :expires, spent = list_append(spent, :presented)',
+      // A bounded item: past this many refreshes a session must log in again.
+      ConditionExpression: 'currentHash = :current AND revoked = :false AND refreshExpiresAt > :now AND size(spent) < :maxSpent',
+      ExpressionAttributeValues: {
+        ':next': nextHash,
+        ':expires': expiresAt,
+        ':presented': [presentedHash],
+        ':current': presentedHash,
+        ':false': false,
+        ':now': now,
+        ':maxSpent': MAX_REFRESHES_PER_SESSION,
+      },
+    });
+    return (await this.ifCondition(rotate)) !== undefined;
   }
 
   async revokeSession(tenantId: string, sessionId: string, expiresAt: number): Promise<void> {
