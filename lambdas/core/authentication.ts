@@ -1,6 +1,6 @@
 import type { Clock } from '../ports/clock';
-import type { ClaimBinding, IamBindingRecord, IdentityStore, IssuerRecord, UserRecord } from '../ports/identity';
-import type { ClientRepository, ClientRecord } from '../ports/tenant-repository';
+import type { ClaimBinding, IdentityStore, IssuerRecord, UserRecord } from '../ports/identity';
+import type { ClientRepository } from '../ports/tenant-repository';
 import { verifySecret } from './credentials';
 import { UnauthenticatedError } from './errors';
 import { scopeOfClientId, TENANT_ID } from './ids';
@@ -258,4 +258,3 @@ function unverifiedIssuer(assertion: string): string | undefined {
   }
 }
 
-export type { ClientRecord };
