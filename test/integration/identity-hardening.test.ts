@@ -60,6 +60,28 @@ describe('Admins and Owners', () => {
   });
 });
 
+describe('brute force of a client secret', () => {
+  it('answers every wrong guess with the same generic 401 and locks the client after ten, right secret included', async () => {
+    const created = await api.request('POST', '/v1/clients', { token: t.token, body: { name: 'ci', roles: ['viewer'] } });
+    expect(created.status).toBe(201);
+    const { clientId, clientSecret } = created.body;
+    const guess = (secret: string) => api.request('POST', '/v1/token', { body: { grant_type: 'client_credentials', client_id: clientId, client_secret: secret } });
+    const details = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const response = await guess(`cs_guess_${i}_${randomUUID()}`);
+      expectProblem(response, 401);
+      details.add(response.body.detail);
+    }
+    expect([...details]).toEqual(['The credentials are missing, invalid or expired.']);
+    expectProblem(await guess(clientSecret), 401, 'The credentials are missing, invalid or expired.');
+    expect((await api.request('GET', `/v1/clients/${clientId}`, { token: t.token })).body).toMatchObject({ locked: true, status: 'active', roles: ['viewer'] });
+    // A rotation by an Owner lifts the lock, with a new secret.
+    const rotated = await api.request('POST', `/v1/clients/${clientId}/secret`, { token: t.token });
+    expect(rotated.status).toBe(200);
+    expect((await guess(rotated.body.clientSecret)).status).toBe(200);
+  });
+});
+
 describe('a stolen session token', () => {
   it('cannot guess the current password without limit: failures lock the user', async () => {
     const victim = await user('victim', ['viewer']);
