@@ -144,7 +144,7 @@ export class Authentication {
     if (!session || session.revoked) throw new UnauthenticatedError();
     if (session.spent.includes(presented)) {
       await this.deps.identities.revokeSession(tenantId, sessionId, session.absoluteExpiresAt);
-      throw new UnauthenticatedError('The refresh token was already used; the session has been revoked. Log in again.');
+      throw new UnauthenticatedError(undefined, 'refresh-reuse');
     }
     if (session.currentHash !== presented || session.refreshExpiresAt <= now || session.absoluteExpiresAt <= now) throw new UnauthenticatedError();
 
@@ -155,7 +155,7 @@ export class Authentication {
     if (!(await this.deps.identities.rotateSession(tenantId, sessionId, presented, refreshTokenHash(next), now, expiresAt))) {
       // Two uses raced: one of them is a copy. Same rule as a replay.
       await this.deps.identities.revokeSession(tenantId, sessionId, session.absoluteExpiresAt);
-      throw new UnauthenticatedError();
+      throw new UnauthenticatedError(undefined, 'refresh-race');
     }
     return this.userLogin(user, sessionId, session.mfa, next);
   }
@@ -201,7 +201,10 @@ export class Authentication {
       const roles = input.role !== undefined ? [input.role] : [...granted];
       const subject = typeof claims.sub === 'string' ? claims.sub : '';
       if (!subject) continue;
-      const principal = await this.tenantPrincipal(input.tenant, 'federated', `${issuer.name}:${subject}`.slice(0, 256), roles, input.role ? [] : groups, 'jwt');
+      const member = await this.tenantPrincipal(input.tenant, 'federated', `${issuer.name}:${subject}`.slice(0, 256), roles, groups, 'jwt');
+      // `role` narrows the token to that one role, but the groups stay: what policies say of
+      // a group (its denies above all) cannot be shed by asking for less.
+      const principal: TenantPrincipal = input.role !== undefined ? { ...member, roles: [input.role] } : member;
       return {
         principal,
         token: await this.deps.tokens.issue(principal, { source: { kind: 'issuer', name: issuer.name }, generation: issuer.generation, amr: ['jwt'] }),

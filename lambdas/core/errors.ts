@@ -41,7 +41,14 @@ export class InvalidRequestError extends CofferError {
 /** Bad or missing credentials. One generic message, never which part was wrong. */
 export class UnauthenticatedError extends CofferError {
   readonly code = 'unauthenticated';
-  constructor(detail = 'The credentials are missing, invalid or expired.') {
+  /**
+   * Why, for the audit trail only: the caller always gets the generic detail, so a thief
+   * learns nothing from the answer (e.g. that a stolen refresh token had been valid).
+   */
+  constructor(
+    detail = 'The credentials are missing, invalid or expired.',
+    readonly auditReason?: 'refresh-reuse' | 'refresh-race',
+  ) {
     super(detail);
   }
 }

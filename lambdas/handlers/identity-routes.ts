@@ -374,9 +374,16 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
       resource: '/v1/clients/{clientId}/secret',
       authenticated: true,
       audit: { action: 'client.rotate' },
-      body: 'none',
-      input: z.object({ params: z.object({ clientId: z.string().regex(CLIENT_ID, 'a client id') }) }),
-      handle: async ({ input, principal, request }) => ({ status: 200, body: await identity.rotateClientSecret(admin(principal, request), input.params.clientId) }),
+      // A client rotating its own secret sends `{ currentSecret }`; an Owner or Admin sends nothing.
+      body: 'optional-json',
+      input: z.object({
+        params: z.object({ clientId: z.string().regex(CLIENT_ID, 'a client id') }),
+        body: z.strictObject({ currentSecret: z.string().min(1).max(512) }).optional(),
+      }),
+      handle: async ({ input, principal, request }) => ({
+        status: 200,
+        body: await identity.rotateClientSecret(admin(principal, request), input.params.clientId, input.body?.currentSecret),
+      }),
     }),
 
     // ---- named records

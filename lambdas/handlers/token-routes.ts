@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Authentication, Login } from '../core/authentication';
+import { UnauthenticatedError } from '../core/errors';
 import { CLIENT_ID, TENANT_ID } from '../core/ids';
 import { USERNAME } from '../core/identity/names';
 import { parseRefreshToken } from '../core/identity/refresh-tokens';
@@ -107,7 +108,13 @@ async function grant(auth: Authentication, body: GrantBody, request: RequestInfo
       // Tenant and session only, never the token: a reuse that revokes a session is traceable.
       const named = parseRefreshToken(body.refresh_token);
       if (named) request.audit.note({ tenant: named.tenantId, sessionId: named.sessionId });
-      return auth.refresh(body.refresh_token);
+      try {
+        return await auth.refresh(body.refresh_token);
+      } catch (error) {
+        // The trail says a copy was caught and the session revoked; the answer does not.
+        if (error instanceof UnauthenticatedError && error.auditReason) request.audit.note({ reason: error.auditReason });
+        throw error;
+      }
     }
     case 'aws_iam':
       if (TENANT_ID.test(body.tenant)) request.audit.note({ tenant: body.tenant });

@@ -43,7 +43,8 @@ export interface RawInput {
   readonly body: unknown;
 }
 
-type BodyKind = 'none' | 'json' | 'json-or-form';
+/** `optional-json`: no body at all, or a JSON one (e.g. a proof some callers must add). */
+type BodyKind = 'none' | 'json' | 'json-or-form' | 'optional-json';
 
 export interface Route<S extends z.ZodType, A extends boolean> {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -223,6 +224,7 @@ function parseBody(kind: BodyKind, event: APIGatewayProxyEvent): unknown {
   if (kind === 'none') return undefined;
   const text = event.body === null || event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(`The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+  if (kind === 'optional-json' && text.trim() === '') return undefined;
   const contentType = (event.headers?.['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (kind === 'json-or-form' && contentType === 'application/x-www-form-urlencoded') {
     return Object.fromEntries(new URLSearchParams(text));

@@ -368,7 +368,11 @@ describe('TOTP', () => {
 
     expectProblem(await passwordLogin(a.tenantId, user.username, user.password, otp), 401, GENERIC);
     // Enrolling again while enabled is refused.
-    expect((await api.request('POST', '/v1/users/tina/totp', { token })).status).toBe(409);
+    expect((await api.request('POST', '/v1/users/tina/totp', { token: withOtp.body.access_token })).status).toBe(409);
+    // Confirming ended the sessions opened with the password alone (perhaps a stolen one).
+    await sleep(PAST_CACHE_MS);
+    expect(await status(token)).toBe(401);
+    expect(await status(withOtp.body.access_token)).toBe(200);
   });
 });
 
@@ -391,11 +395,16 @@ describe('refresh tokens', () => {
     expect(third.status).toBe(200);
     expect(await status(third.body.access_token)).toBe(200);
 
-    expectProblem(await refresh(first.refresh_token), 401, /already used/);
+    // The replay hears the generic answer (a thief learns nothing); the trail names the reuse.
+    const replay = await refresh(first.refresh_token);
+    expectProblem(replay, 401, GENERIC);
+    const trail = await api.request('GET', '/v1/audit?action=token.issue&outcome=denied&limit=1000', { token: await api.adminToken() });
+    const replayEvent = trail.body.items.find((e: any) => e.correlationId === replay.headers.get('x-correlation-id'));
+    expect(replayEvent).toMatchObject({ status: 401, details: { grantType: 'refresh_token', tenant: a.tenantId, sessionId, reason: 'refresh-reuse' } });
     expectProblem(await refresh(third.body.refresh_token), 401, GENERIC);
     expectProblem(await refresh(second.body.refresh_token), 401);
     await sleep(PAST_CACHE_MS);
-    expect(await status(third.body.access_token)).toBe(401);
+    for (const token of [first.access_token, second.body.access_token, third.body.access_token]) expect(await status(token)).toBe(401);
     // A new login is a new family.
     const again = await login(a.tenantId, user.username, user.password);
     expect((await refresh(again.refresh_token)).status).toBe(200);

@@ -1,7 +1,7 @@
-import type { Role, TenantPrincipal } from '../principal';
+import type { Role, TenantPrincipal, TenantPrincipalType } from '../principal';
 import { covers, matchesPath, mayOverlap } from './path-pattern';
 import { Safelist } from './network';
-import { wildcardMatch } from '../wildcard';
+import { wildcardMatch, wildcardsOverlap } from '../wildcard';
 
 // Access-control entries, evaluated in one place for every secret operation:
 //   1. outside the tenant's network safelist → denied;
@@ -71,6 +71,39 @@ export function selectorMatches(selector: string, principal: TenantPrincipal): b
 
 const hasOwnRole = (role: string): role is Role => Object.hasOwn(ROLE_OPERATIONS, role);
 
+/**
+ * A principal that a change would create, edit or hand to the actor (by resetting its
+ * credential). Bindings mint principals whose ids are only known as patterns.
+ */
+export interface PrincipalShape {
+  readonly type: TenantPrincipalType;
+  /** Its id, or `*` patterns of the ids it may take. */
+  readonly idPatterns: readonly string[];
+  /** Effective roles: its own and its groups'. */
+  readonly roles: readonly Role[];
+  readonly groups: readonly string[];
+}
+
+/** Could this selector name some principal of the shape? (Conservative: true when unsure.) */
+export function selectorMayMatch(selector: string, shape: PrincipalShape): boolean {
+  if (selector === '*') return true;
+  const colon = selector.indexOf(':');
+  if (colon < 0) return false;
+  const kind = selector.slice(0, colon);
+  const value = selector.slice(colon + 1);
+  if (kind === 'role') return shape.roles.includes(value as Role);
+  if (kind === 'group') return shape.groups.includes(value);
+  return kind === shape.type && shape.idPatterns.some((pattern) => wildcardsOverlap(value, pattern));
+}
+
+/** Something a principal could be allowed that the actor does not hold itself. */
+export interface Unheld {
+  readonly operation: Operation;
+  readonly path: string;
+  /** The allow entry's policy; absent when a role reaches it (on every path). */
+  readonly policy?: string;
+}
+
 export class AccessEvaluator {
   private readonly compiled: readonly CompiledPolicy[];
   private readonly tenantSafelist?: Safelist;
@@ -123,6 +156,30 @@ export class AccessEvaluator {
       }
     }
     return granted;
+  }
+
+  /**
+   * The CloudTruth rule for principals: everything a principal of this shape could be
+   * allowed — its roles' operations everywhere, and every allow entry that may name it —
+   * must be held by the actor. Denies that apply to the shape are ignored on purpose: what
+   * the principal can do is a subset of this, so a change that lifts a deny (leaving a
+   * group, a reset password) is bounded too. Returns the first thing not held.
+   */
+  firstUnheld(actor: TenantPrincipal, shape: PrincipalShape, sourceIp: string): Unheld | undefined {
+    for (const operation of new Set(shape.roles.filter(hasOwnRole).flatMap((role) => ROLE_OPERATIONS[role]))) {
+      if (!this.holds(actor, operation, '**', sourceIp)) return { operation, path: '**' };
+    }
+    for (const { policy } of this.compiled) {
+      for (const entry of policy.entries) {
+        if (entry.effect !== 'allow' || !entry.principals.some((selector) => selectorMayMatch(selector, shape))) continue;
+        for (const path of entry.paths) {
+          for (const operation of entry.operations) {
+            if (!this.holds(actor, operation, path, sourceIp)) return { operation, path, policy: policy.name };
+          }
+        }
+      }
+    }
+    return undefined;
   }
 
   /** The policies with at least one entry naming this principal (for whoami). */

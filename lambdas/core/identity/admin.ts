@@ -14,17 +14,18 @@ import type {
 } from '../../ports/identity';
 import type { Page, PageRequest } from '../../ports/secret-repository';
 import type { ClientRecord } from '../../ports/tenant-repository';
-import { AccessEvaluator, ROLE_OPERATIONS, selectorMatches, type AccessEntry, type AccessPolicy, type AccessRules } from '../access/policy';
+import { AccessEvaluator, ROLE_OPERATIONS, selectorMatches, type AccessEntry, type AccessPolicy, type AccessRules, type PrincipalShape } from '../access/policy';
 import { Safelist } from '../access/network';
 import { hashSecret, newClientSecret, verifySecret } from '../credentials';
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError, UnauthenticatedError } from '../errors';
 import { newClientId } from '../ids';
 import { authorizeIdentityAdmin } from '../policy';
-import { describePrincipal, type Principal, type Role, type TenantPrincipal } from '../principal';
+import { describePrincipal, type Principal, type Role, type TenantPrincipal, type TenantPrincipalType } from '../principal';
 import { MAX_IAM_BINDINGS, MAX_ISSUERS, MAX_POLICIES } from './names';
-import { assertMayAssign, assertMayManage } from './roles';
+import { assertMayAssign, assertMayManage, effectiveRoles } from './roles';
 import { acceptedStep, newTotpSecret, otpauthUri, type TotpSeeds } from './totp';
-import { isLocked, lockAfter } from './lockout';
+import { isLocked, lockAfter, LOCKOUT } from './lockout';
+import { wildcardsOverlap } from '../wildcard';
 
 export interface IdentityAdminDeps {
   readonly store: IdentityStore;
@@ -95,8 +96,7 @@ export class IdentityAdmin {
 
   async createUser(req: AdminRequest, input: UserInput): Promise<UserView> {
     const actor = await this.admin(req);
-    await this.assertMayAssignRoles(actor, input.roles, req.sourceIp);
-    await this.assertGroupsAssignable(actor, input.groups, req.sourceIp);
+    await this.assertMayEmpower(actor, await this.shape(actor, 'user', [input.username], input.roles, input.groups, input.groups), req.sourceIp, 'grant');
     assertPasswordAcceptable(input.password, input.username);
     const stamp = this.stamp(actor);
     const user: UserRecord = {
@@ -118,14 +118,17 @@ export class IdentityAdmin {
     const actor = await this.admin(req);
     const user = await this.mustGet(actor.tenantId, 'user', username);
     assertMayManage(actor, user.roles);
-    if (changes.roles) await this.assertMayAssignRoles(actor, changes.roles, req.sourceIp);
-    if (changes.groups) await this.assertGroupsAssignable(actor, changes.groups, req.sourceIp);
+    if (empowers(changes)) {
+      const shape = await this.shape(actor, 'user', [username], changes.roles ?? user.roles, changes.groups ?? user.groups, addedGroups(user.groups, changes.groups));
+      await this.assertMayEmpower(actor, shape, req.sourceIp, 'grant');
+    }
     const disabling = changes.status === 'disabled' && user.status !== 'disabled';
     const next: UserRecord = {
       ...user,
       ...changes,
-      // Disabling ends every token and session at once; so does losing a role.
-      generation: disabling || lostRoles(user.roles, changes.roles) ? this.nextGeneration(user) : user.generation,
+      // Disabling ends every token and session at once; so do losing a role and joining a
+      // group (whose denies must bind at once, not at the next login).
+      generation: disabling || lostRoles(user.roles, changes.roles) || addedGroups(user.groups, changes.groups).length ? this.nextGeneration(user) : user.generation,
       ...this.bump(user, actor),
     };
     await this.deps.store.save(actor.tenantId, 'user', next, user.rev, ownerDelta(user, next), req.audit?.pending(200, { username }));
@@ -147,17 +150,15 @@ export class IdentityAdmin {
   async setPassword(req: AdminRequest, username: string, input: { currentPassword?: string; newPassword: string }): Promise<void> {
     const self = isSelf(req.principal, 'user', username);
     const actor = self ? await this.inNetwork(req, req.principal as TenantPrincipal) : await this.admin(req);
-    const user = await this.mustGet(actor.tenantId, 'user', username);
+    let user = await this.mustGet(actor.tenantId, 'user', username);
     if (self) {
       if (input.currentPassword === undefined) throw new InvalidRequestError('Send your current password to change it.', [{ field: 'currentPassword', message: 'required' }]);
-      const now = this.deps.clock.now();
-      if (isLocked(user, now) || !(await verifySecret(input.currentPassword, user.passwordHash))) {
-        // A stolen token must not become an unlimited password oracle: failures lock here too.
-        if (!isLocked(user, now)) await this.deps.store.recordFailure(actor.tenantId, 'user', username, (failures) => lockAfter(failures, 'user', now));
-        throw new UnauthenticatedError();
-      }
+      await this.checkOwnPassword(user, input.currentPassword);
+      user = await this.mustGet(actor.tenantId, 'user', username); // the claimed attempt moved its rev
     } else {
+      // A reset hands the actor the user's access: it must hold all of it itself.
       assertMayManage(actor, user.roles);
+      await this.assertMayEmpower(actor, await this.shape(actor, 'user', [username], user.roles, user.groups), req.sourceIp, 'takeover');
     }
     assertPasswordAcceptable(input.newPassword, username, 'body.newPassword');
     const { lockedUntil: _lock, ...rest } = user;
@@ -194,7 +195,8 @@ export class IdentityAdmin {
     const secret = await this.deps.totp.open(actor.tenantId, username, user.totp.sealedSecret);
     const step = acceptedStep(secret, code, this.deps.clock.now(), user.totp.lastStep);
     if (step === undefined) throw new InvalidRequestError('The code does not match; check the device clock and try the next code.', [{ field: 'otp', message: 'wrong code' }]);
-    const next: UserRecord = { ...user, totp: { ...user.totp, status: 'enabled', lastStep: step }, ...this.bump(user, actor) };
+    // Sessions opened before the second factor (perhaps with a stolen password) end here.
+    const next: UserRecord = { ...user, totp: { ...user.totp, status: 'enabled', lastStep: step }, generation: this.nextGeneration(user), ...this.bump(user, actor) };
     await this.deps.store.save(actor.tenantId, 'user', next, user.rev, 0, req.audit?.pending(204, { username }));
   }
 
@@ -202,7 +204,10 @@ export class IdentityAdmin {
   async disableTotp(req: AdminRequest, username: string): Promise<void> {
     const actor = await this.selfOrAdmin(req, 'user', username);
     const user = await this.mustGet(actor.tenantId, 'user', username);
-    if (!isSelf(req.principal, 'user', username)) assertMayManage(actor, user.roles);
+    if (!isSelf(req.principal, 'user', username)) {
+      assertMayManage(actor, user.roles);
+      await this.assertMayEmpower(actor, await this.shape(actor, 'user', [username], user.roles, user.groups), req.sourceIp, 'takeover');
+    }
     // Yourself: only from a session that proved the second factor, so a token stolen from
     // a password-only login cannot strip it.
     else if (user.totp?.status === 'enabled' && (req.principal as TenantPrincipal).mfa !== true) {
@@ -228,12 +233,12 @@ export class IdentityAdmin {
 
   async createClient(req: AdminRequest, input: ClientInput): Promise<ClientView & { clientSecret: string }> {
     const actor = await this.admin(req);
-    await this.assertMayAssignRoles(actor, input.roles, req.sourceIp);
-    await this.assertGroupsAssignable(actor, input.groups, req.sourceIp);
+    const clientId = newClientId(actor.tenantId);
+    await this.assertMayEmpower(actor, await this.shape(actor, 'client', [clientId], input.roles, input.groups, input.groups), req.sourceIp, 'grant');
     const clientSecret = newClientSecret();
     const client: ClientRecord = {
       scope: actor.tenantId,
-      clientId: newClientId(actor.tenantId),
+      clientId,
       name: input.name,
       ...(input.description ? { description: input.description } : {}),
       secretHash: await hashSecret(clientSecret),
@@ -251,24 +256,38 @@ export class IdentityAdmin {
     const actor = await this.admin(req);
     const client = await this.mustGet(actor.tenantId, 'client', clientId);
     assertMayManage(actor, client.roles);
-    if (changes.roles) await this.assertMayAssignRoles(actor, changes.roles, req.sourceIp);
-    if (changes.groups) await this.assertGroupsAssignable(actor, changes.groups, req.sourceIp);
+    if (empowers(changes)) {
+      const shape = await this.shape(actor, 'client', [clientId], changes.roles ?? client.roles, changes.groups ?? client.groups ?? [], addedGroups(client.groups ?? [], changes.groups));
+      await this.assertMayEmpower(actor, shape, req.sourceIp, 'grant');
+    }
     const disabling = changes.status === 'disabled' && client.status !== 'disabled';
     const next: ClientRecord = {
       ...client,
       ...changes,
-      generation: disabling || lostRoles(client.roles, changes.roles) ? this.nextGeneration(client) : (client.generation ?? 1),
+      generation:
+        disabling || lostRoles(client.roles, changes.roles) || addedGroups(client.groups ?? [], changes.groups).length ? this.nextGeneration(client) : (client.generation ?? 1),
       ...this.bump(client, actor),
     };
     await this.deps.store.save(actor.tenantId, 'client', next, client.rev ?? 1, ownerDelta(client, next), req.audit?.pending(200, { clientId }));
     return this.clientView(next);
   }
 
-  /** A new secret, shown once; the old secret and every token minted with it stop working. */
-  async rotateClientSecret(req: AdminRequest, clientId: string): Promise<ClientView & { clientSecret: string }> {
+  /**
+   * A new secret, shown once; the old secret and every token minted with it stop working.
+   * A client rotating its own secret proves it still holds the current one, so a stolen
+   * access token cannot become a lasting credential.
+   */
+  async rotateClientSecret(req: AdminRequest, clientId: string, currentSecret?: string): Promise<ClientView & { clientSecret: string }> {
     const actor = await this.selfOrAdmin(req, 'client', clientId);
     const client = await this.mustGet(actor.tenantId, 'client', clientId);
-    if (!isSelf(req.principal, 'client', clientId)) assertMayManage(actor, client.roles);
+    if (isSelf(req.principal, 'client', clientId)) {
+      if (currentSecret === undefined) throw new InvalidRequestError('Send your current secret to rotate it.', [{ field: 'body.currentSecret', message: 'required' }]);
+      await this.checkOwnClientSecret(client, currentSecret);
+    } else {
+      // The new secret hands the actor the client's access: it must hold all of it itself.
+      assertMayManage(actor, client.roles);
+      await this.assertMayEmpower(actor, await this.shape(actor, 'client', [clientId], client.roles, client.groups ?? []), req.sourceIp, 'takeover');
+    }
     const clientSecret = newClientSecret();
     const { lockedUntil: _lock, ...rest } = client;
     const next: ClientRecord = {
@@ -310,10 +329,12 @@ export class IdentityAdmin {
 
   async putIssuer(req: AdminRequest, name: string, input: IssuerInput): Promise<{ record: IssuerRecord; created: boolean }> {
     const actor = await this.admin(req);
-    const roles = input.bindings.flatMap((b: ClaimBinding) => b.roles);
-    assertNoOwnerRole(roles, 'A trusted issuer');
-    await this.assertMayAssignRoles(actor, roles, req.sourceIp);
-    await this.assertGroupsAssignable(actor, input.bindings.flatMap((b) => b.groups ?? []), req.sourceIp);
+    assertNoOwnerRole(input.bindings.flatMap((b: ClaimBinding) => b.roles), 'A trusted issuer');
+    // Each binding mints principals `federated:<issuer name>:<sub>`, for any sub it admits.
+    for (const binding of input.bindings) {
+      const groups = binding.groups ?? [];
+      await this.assertMayEmpower(actor, await this.shape(actor, 'federated', [`${name}:*`], binding.roles, groups, groups), req.sourceIp, 'grant');
+    }
     return this.putNamed(req, actor, 'issuer', name, (base, old) => ({ ...base, name, ...clean(input), generation: this.nextGeneration(old) }), (old) =>
       assertMayManage(actor, old.bindings.flatMap((b) => b.roles)), MAX_ISSUERS);
   }
@@ -321,8 +342,8 @@ export class IdentityAdmin {
   async putIamBinding(req: AdminRequest, name: string, input: IamBindingInput): Promise<{ record: IamBindingRecord; created: boolean }> {
     const actor = await this.admin(req);
     assertNoOwnerRole(input.roles, 'An IAM binding');
-    await this.assertMayAssignRoles(actor, input.roles, req.sourceIp);
-    await this.assertGroupsAssignable(actor, input.groups ?? [], req.sourceIp);
+    const groups = input.groups ?? [];
+    await this.assertMayEmpower(actor, await this.shape(actor, 'iam', iamIdPatterns(input.arnPattern), input.roles, groups, groups), req.sourceIp, 'grant');
     return this.putNamed(req, actor, 'iam-binding', name, (base, old) => ({ ...base, name, ...clean(input), generation: this.nextGeneration(old) }), (old) =>
       assertMayManage(actor, old.roles), MAX_IAM_BINDINGS);
   }
@@ -348,6 +369,8 @@ export class IdentityAdmin {
       this.assertMayGrant(actor, evaluator, (record as PolicyRecord).entries, req.sourceIp, 'replacing');
     } else {
       assertMayManage(actor, rolesOf(record as GroupRecord | IssuerRecord | IamBindingRecord));
+      // Deleting a group lifts the denies aimed at it from all its members.
+      if (kind === 'group') await this.assertMayLiftDenies(actor, `group:${name}`, req.sourceIp);
     }
     await this.deps.store.remove(actor.tenantId, kind, name, record.rev, 0, req.audit?.pending(204, { name }));
   }
@@ -457,13 +480,88 @@ export class IdentityAdmin {
     }
   }
 
-  private async assertGroupsAssignable(actor: TenantPrincipal, names: readonly string[], sourceIp: string): Promise<void> {
-    if (names.length === 0) return;
-    const unique = [...new Set(names)];
-    const groups = await this.deps.store.groups(actor.tenantId, unique);
-    const missing = unique.filter((n) => !groups.some((g) => g.name === n));
+  /**
+   * The principal a change would create, edit or hand over, with its groups' roles.
+   * Groups in `mustExist` (the ones the change adds) must exist; a stale membership of a
+   * deleted group just counts for nothing.
+   */
+  private async shape(
+    actor: TenantPrincipal,
+    type: TenantPrincipalType,
+    idPatterns: readonly string[],
+    roles: readonly Role[],
+    groupNames: readonly string[],
+    mustExist: readonly string[] = [],
+  ): Promise<PrincipalShape> {
+    const unique = [...new Set(groupNames)];
+    const groups = unique.length ? await this.deps.store.groups(actor.tenantId, unique) : [];
+    const missing = mustExist.filter((n) => !groups.some((g) => g.name === n));
     if (missing.length) throw new InvalidRequestError(`No group '${missing[0]}'.`, [{ field: 'groups', message: 'unknown group' }]);
-    await this.assertMayAssignRoles(actor, groups.flatMap((g) => g.roles), sourceIp);
+    return { type, idPatterns, roles: effectiveRoles(roles, groups), groups: groups.map((g) => g.name) };
+  }
+
+  /**
+   * Nobody hands out more than they hold (CloudTruth's rule), whether by creating or
+   * editing a principal (`grant`) or by resetting its credential (`takeover`): no role above
+   * the actor's, and nothing the principal could be allowed — by its roles or by any allow
+   * entry that may name it — that the actor does not hold itself.
+   */
+  private async assertMayEmpower(actor: TenantPrincipal, shape: PrincipalShape, sourceIp: string, purpose: 'grant' | 'takeover'): Promise<void> {
+    if (purpose === 'grant') assertMayAssign(actor, shape.roles);
+    const evaluator = new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
+    const unheld = evaluator.firstUnheld(actor, shape, sourceIp);
+    if (!unheld) return;
+    const { operation, path, policy } = unheld;
+    if (purpose === 'takeover') {
+      throw new ForbiddenError(`You cannot reset the credentials of a principal that may '${operation}' on '${path}': you do not hold it there yourself.`);
+    }
+    if (policy === undefined) throw new ForbiddenError(`You cannot grant a role that includes '${operation}' everywhere: a policy limits your own '${operation}'.`);
+    throw new ForbiddenError(`You cannot give this principal '${operation}' on '${path}' (policy '${policy}'): you do not hold it there yourself.`);
+  }
+
+  /** Removing what a deny entry names lifts the deny: the actor must hold what it takes away. */
+  private async assertMayLiftDenies(actor: TenantPrincipal, selector: string, sourceIp: string): Promise<void> {
+    if (actor.roles.includes('owner')) return; // Owners may always rewrite policies anyway.
+    const rules = await this.deps.store.accessRules(actor.tenantId);
+    const evaluator = new AccessEvaluator(rules);
+    for (const policy of rules.policies) {
+      for (const entry of policy.entries) {
+        if (entry.effect !== 'deny' || !entry.principals.includes(selector)) continue;
+        for (const path of entry.paths) {
+          for (const operation of entry.operations) {
+            if (!evaluator.holds(actor, operation, path, sourceIp)) {
+              throw new ForbiddenError(`You cannot lift a deny of '${operation}' on '${path}' (policy '${policy.name}'): you do not hold it there yourself.`);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** A user's own password, checked for a change: attempts are claimed first, as at login. */
+  private async checkOwnPassword(user: UserRecord, password: string): Promise<void> {
+    const now = this.deps.clock.now();
+    const attempt = isLocked(user, now)
+      ? undefined
+      : await this.deps.store.reserveAttempt(user.tenantId, user.username, now, LOCKOUT.user.threshold, (n) => lockAfter(n, 'user', now));
+    // A stolen token must not become an unlimited password oracle: failures lock here too.
+    const matches = await verifySecret(password, attempt === undefined ? undefined : user.passwordHash);
+    if (attempt === undefined || !matches) {
+      const until = attempt === undefined ? undefined : lockAfter(attempt, 'user', now);
+      if (until !== undefined) await this.deps.store.lockUser(user.tenantId, user.username, until);
+      throw new UnauthenticatedError();
+    }
+  }
+
+  /** A client's own secret, checked for a rotation; failures count as at login. */
+  private async checkOwnClientSecret(client: ClientRecord, secret: string): Promise<void> {
+    const now = this.deps.clock.now();
+    const locked = isLocked(client, now);
+    const matches = await verifySecret(secret, client.secretHash);
+    if (locked || !matches) {
+      if (!locked) await this.deps.store.recordFailure(client.scope, 'client', client.clientId, (failures) => lockAfter(failures, 'client', now));
+      throw new UnauthenticatedError();
+    }
   }
 
   /**
@@ -625,6 +723,27 @@ function isSelf(principal: Principal, kind: 'user' | 'client', id: string): bool
 
 function lostRoles(before: readonly Role[], after: readonly Role[] | undefined): boolean {
   return after !== undefined && before.some((role) => !after.includes(role));
+}
+
+/** Changes that can give a principal more than it has: roles, groups, re-enabling. */
+function empowers(changes: { roles?: unknown; groups?: unknown; status?: string }): boolean {
+  return changes.roles !== undefined || changes.groups !== undefined || changes.status === 'active';
+}
+
+function addedGroups(before: readonly string[], after: readonly string[] | undefined): string[] {
+  return after === undefined ? [] : after.filter((g) => !before.includes(g));
+}
+
+/**
+ * The principal ids an IAM binding may mint: ARNs its pattern matches, and the sessions of
+ * roles it matches (`arn:…:sts::<account>:assumed-role/<role>/<session>`, as roleArnOf maps them).
+ */
+function iamIdPatterns(arnPattern: string): string[] {
+  const [, partition, service, , account, ...rest] = arnPattern.split(':');
+  const resource = rest.join(':');
+  if (service === 'sts' || !wildcardsOverlap(resource, 'role/*')) return [arnPattern];
+  const role = resource.startsWith('role/') ? resource.slice('role/'.length) : '*';
+  return [arnPattern, `arn:${partition}:sts::${account}:assumed-role/${role}/*`];
 }
 
 function rolesOf(record: GroupRecord | IssuerRecord | IamBindingRecord): Role[] {

@@ -141,10 +141,12 @@ describe('Authentication.jwt: claim bindings', () => {
 });
 
 describe('Authentication.jwt: a requested role', () => {
-  it('narrows the token to the requested role when a binding grants it, without groups', async () => {
+  it("narrows the token to the requested role when a binding grants it, keeping the groups (their denies cannot be shed) but not their roles", async () => {
+    const { groups } = (await grant(jwt(tagClaims, 'github'))).principal as { groups: readonly string[] };
+    expect(groups.length).toBeGreaterThan(0);
     const { principal, token } = await grant(jwt(tagClaims, 'github'), 'viewer');
-    expect(principal).toMatchObject({ roles: ['viewer'], groups: [] });
-    expect(payloadOf(token.access_token)).toMatchObject({ roles: ['viewer'], grp: [] });
+    expect(principal).toMatchObject({ roles: ['viewer'], groups });
+    expect(payloadOf(token.access_token)).toMatchObject({ roles: ['viewer'], grp: groups });
   });
 
   it('refuses a role none of the matching bindings grants', async () => {

@@ -7,7 +7,6 @@ import { GENERIC, groupRecord, harness, PASSWORD, passwordHash, payloadOf, userR
 
 const NOW = Date.parse('2026-11-24T12:00:00.000Z');
 const HOUR = 3600_000;
-const REUSED = 'The refresh token was already used; the session has been revoked. Log in again.';
 
 let hash: string;
 let h: ReturnType<typeof harness>;
@@ -114,7 +113,9 @@ describe('Authentication.refresh: replay', () => {
   it('refuses a spent token and revokes the whole session, so the newest token fails too', async () => {
     const second = (await h.auth.refresh(first)).token.refresh_token!;
     const error = await refusal(h.auth.refresh(first));
-    expect(error.message).toBe(REUSED);
+    // The thief hears the generic answer; only the trail says a copy was caught.
+    expect(error.message).toBe(GENERIC);
+    expect(error).toMatchObject({ auditReason: 'refresh-reuse' });
     expect(session().revoked).toBe(true);
     expect(h.identities.calls.revokeSession).toBe(1);
     expect((await refusal(h.auth.refresh(second))).message).toBe(GENERIC);
@@ -125,7 +126,7 @@ describe('Authentication.refresh: replay', () => {
   it('revokes on the replay of any spent token in the family, not just the last one', async () => {
     const second = (await h.auth.refresh(first)).token.refresh_token!;
     const third = (await h.auth.refresh(second)).token.refresh_token!;
-    expect((await refusal(h.auth.refresh(first))).message).toBe(REUSED);
+    expect(await refusal(h.auth.refresh(first))).toMatchObject({ message: GENERIC, auditReason: 'refresh-reuse' });
     await refusal(h.auth.refresh(third));
   });
 

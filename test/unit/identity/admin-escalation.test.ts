@@ -1,0 +1,202 @@
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { hashSecret } from '../../../lambdas/core/credentials';
+import { ForbiddenError, InvalidRequestError, UnauthenticatedError } from '../../../lambdas/core/errors';
+import { IdentityAdmin, type AdminRequest } from '../../../lambdas/core/identity/admin';
+import type { AccessEntry } from '../../../lambdas/core/access/policy';
+import type { Role, TenantPrincipal } from '../../../lambdas/core/principal';
+import type { ClientRecord } from '../../../lambdas/ports/tenant-repository';
+import { TENANT_A } from '../support/fakes';
+import { groupRecord, harness, PASSWORD, passwordHash, stamp, userRecord } from '../support/identity-fixtures';
+
+// The CloudTruth rule beyond roles: nobody gets more than the actor holds through a group's
+// allow entries, a wildcard selector, an IAM or issuer binding, a group they leave, a group
+// deleted under them, or a credential the actor resets and then uses itself.
+
+const IP = '203.0.113.7';
+const CI = `${TENANT_A}.cli_bbbbbbbbbbbbbbbbbbbb`;
+
+let hash: string;
+let h: ReturnType<typeof harness>;
+let admin: IdentityAdmin;
+
+const as = (id: string, roles: Role[], groups: string[] = [], extra: Partial<TenantPrincipal> = {}): AdminRequest => ({
+  principal: { kind: 'tenant', tenantId: TENANT_A, type: 'user', id, roles, groups, ...extra },
+  sourceIp: IP,
+});
+const alice = () => as('alice', ['admin']);
+const owner = () => as('root', ['owner']);
+
+function policy(name: string, ...entries: AccessEntry[]) {
+  h.identities.seed(TENANT_A, 'policy', { ...stamp(), tenantId: TENANT_A, name, entries } as never);
+}
+const deny = (principal: string, operations: AccessEntry['operations'], paths = ['prod/**']): AccessEntry => ({ effect: 'deny', principals: [principal], paths, operations });
+const allow = (principal: string, operations: AccessEntry['operations'], paths = ['prod/**']): AccessEntry => ({ effect: 'allow', principals: [principal], paths, operations });
+
+async function refused(promise: Promise<unknown>, type: new (...args: never[]) => Error = ForbiddenError): Promise<Error> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  expect(error, 'expected a refusal').toBeInstanceOf(type);
+  return error!;
+}
+
+beforeAll(async () => {
+  hash = await passwordHash();
+});
+
+beforeEach(async () => {
+  h = harness();
+  admin = new IdentityAdmin({ store: h.identities, clock: h.clock, totp: h.totp });
+  h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'alice', hash, { roles: ['admin'] }));
+  h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'bob', hash, { roles: ['contributor'], totp: { status: 'enabled', sealedSecret: 'x', lastStep: 0 } }));
+  const ci: ClientRecord = { ...stamp(), scope: TENANT_A, clientId: CI, name: 'ci', secretHash: await hashSecret('cs_current'), roles: ['contributor'], groups: [], status: 'active', generation: 1 };
+  h.identities.seed(TENANT_A, 'client', ci as never);
+  h.identities.seed(TENANT_A, 'group', groupRecord(TENANT_A, 'contractors', []));
+  h.identities.seed(TENANT_A, 'group', groupRecord(TENANT_A, 'prod-readers', []));
+});
+
+describe('taking over a principal by resetting its credential', () => {
+  beforeEach(() => policy('alice-no-prod-read', deny('user:alice', ['read'])));
+
+  it("refuses an Admin denied read on prod/** a reset of a Contributor's password, secret or TOTP, and changes nothing", async () => {
+    const before = { bob: h.identities.peek(TENANT_A, 'user', 'bob'), ci: h.identities.peek(TENANT_A, 'client', CI) };
+    const messages = [
+      (await refused(admin.setPassword(alice(), 'bob', { newPassword: 'taken-over-by-alice!' }))).message,
+      (await refused(admin.rotateClientSecret(alice(), CI))).message,
+      (await refused(admin.disableTotp(alice(), 'bob'))).message,
+    ];
+    for (const message of messages) expect(message).toBe("You cannot reset the credentials of a principal that may 'read' on '**': you do not hold it there yourself.");
+    expect(h.identities.peek(TENANT_A, 'user', 'bob')).toEqual(before.bob);
+    expect(h.identities.peek(TENANT_A, 'client', CI)).toEqual(before.ci);
+  });
+
+  it('refuses it too when the target holds the denied access through a policy, not a role', async () => {
+    h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'carol', hash, { roles: [] }));
+    policy('carol-reads-prod', allow('user:carol', ['read'], ['prod/db']));
+    const error = await refused(admin.setPassword(alice(), 'carol', { newPassword: 'taken-over-by-alice!' }));
+    expect(error.message).toContain("'read' on 'prod/db'");
+  });
+
+  it('allows the reset when the Admin holds everything the target may do', async () => {
+    h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'dave', hash, { roles: [] }));
+    policy('dave-reads-dev', allow('user:dave', ['read'], ['dev/**']));
+    await admin.setPassword(alice(), 'dave', { newPassword: 'an-entirely-new-passphrase' });
+    // And an Admin under no deny may reset a Contributor.
+    await admin.setPassword(as('eve', ['admin']), 'bob', { newPassword: 'an-entirely-new-passphrase' });
+  });
+});
+
+describe('group membership', () => {
+  beforeEach(() => {
+    policy('contractors-no-prod', deny('group:contractors', ['create', 'read', 'update', 'delete', 'list', 'grant']));
+    policy('prod-readers', allow('group:prod-readers', ['read']));
+  });
+  const contractorAlice = () => as('alice', ['admin'], ['contractors']);
+
+  it("refuses to put a new principal in a group whose allow entries reach what the actor is denied", async () => {
+    h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'alice', hash, { roles: ['admin'], groups: ['contractors'] }));
+    const error = await refused(admin.createClient(contractorAlice(), { name: 'sock', roles: [], groups: ['prod-readers'] }));
+    expect(error.message).toBe("You cannot give this principal 'read' on 'prod/**' (policy 'prod-readers'): you do not hold it there yourself.");
+    await refused(admin.createUser(contractorAlice(), { username: 'sock', password: 'a-long-password-1', roles: [], groups: ['prod-readers'] }));
+    await refused(admin.updateUser(contractorAlice(), 'bob', { groups: ['prod-readers'] }));
+    expect(h.identities.peek(TENANT_A, 'user', 'sock')).toBeUndefined();
+    expect(h.identities.peek(TENANT_A, 'user', 'bob')!.groups).toEqual([]);
+    // Someone who holds read on prod may.
+    await admin.createClient(owner(), { name: 'reader', roles: [], groups: ['prod-readers'] });
+  });
+
+  it('refuses an Admin leaving the group its deny names, and deleting that group; an Owner may delete it', async () => {
+    h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'alice', hash, { roles: ['admin'], groups: ['contractors'] }));
+    await refused(admin.updateUser(contractorAlice(), 'alice', { groups: [] }));
+    expect(h.identities.peek(TENANT_A, 'user', 'alice')!.groups).toEqual(['contractors']);
+    const error = await refused(admin.remove(contractorAlice(), 'group', 'contractors'));
+    expect(error.message).toBe("You cannot lift a deny of 'create' on 'prod/**' (policy 'contractors-no-prod'): you do not hold it there yourself.");
+    expect(h.identities.peek(TENANT_A, 'group', 'contractors')).toBeDefined();
+    await admin.remove(owner(), 'group', 'contractors');
+    expect(h.identities.peek(TENANT_A, 'group', 'contractors')).toBeUndefined();
+  });
+
+  it('ends the tokens of a principal that joins a group, so the group denies bind at once', async () => {
+    const generation = h.identities.peek(TENANT_A, 'user', 'bob')!.generation;
+    await admin.updateUser(owner(), 'bob', { groups: ['contractors'] });
+    expect(h.identities.peek(TENANT_A, 'user', 'bob')!.generation).toBeGreaterThan(generation);
+    const after = h.identities.peek(TENANT_A, 'user', 'bob')!.generation;
+    await admin.updateUser(owner(), 'bob', { displayName: 'Bob' });
+    expect(h.identities.peek(TENANT_A, 'user', 'bob')!.generation).toBe(after);
+  });
+
+  it('still refuses a group that does not exist, but tolerates a stale membership of a deleted one', async () => {
+    const error = await refused(admin.updateUser(owner(), 'bob', { groups: ['nope'] }), InvalidRequestError);
+    expect(error.message).toBe("No group 'nope'.");
+    h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'stale', hash, { roles: ['viewer'], groups: ['gone'] }));
+    await admin.updateUser(owner(), 'stale', { roles: ['contributor'] });
+  });
+});
+
+describe('allow entries that name roles or id patterns', () => {
+  beforeEach(() => policy('alice-no-prod-delete', deny('user:alice', ['delete'])));
+
+  it("refuses a Viewer when 'role:viewer' is allowed delete where the Admin is denied it", async () => {
+    policy('viewers-delete-prod', allow('role:viewer', ['delete']));
+    const error = await refused(admin.createUser(alice(), { username: 'vic', password: 'a-long-password-1', roles: ['viewer'], groups: [] }));
+    expect(error.message).toContain("(policy 'viewers-delete-prod')");
+  });
+
+  it("refuses any new client when 'client:*' is allowed what the Admin is denied", async () => {
+    policy('clients-delete-prod', allow(`client:${TENANT_A}.cli_*`, ['delete']));
+    await refused(admin.createClient(alice(), { name: 'any', roles: [], groups: [] }));
+    const before = h.identities.peek(TENANT_A, 'user', 'bob');
+    await refused(admin.rotateClientSecret(alice(), CI));
+    expect(h.identities.peek(TENANT_A, 'user', 'bob')).toEqual(before);
+  });
+
+  it('refuses an IAM binding whose roles, or whose assumed-role sessions, reach what the Admin is denied', async () => {
+    await refused(admin.putIamBinding(alice(), 'deployers', { arnPattern: 'arn:aws:iam::123456789012:role/deploy', roles: ['contributor'], status: 'active' }));
+    policy('deploy-sessions', allow('iam:arn:aws:sts::123456789012:assumed-role/deploy/*', ['delete']));
+    const error = await refused(admin.putIamBinding(alice(), 'deployers', { arnPattern: 'arn:aws:iam::123456789012:role/deploy', roles: ['viewer'], status: 'active' }));
+    expect(error.message).toContain("(policy 'deploy-sessions')");
+    // A binding of IAM users cannot mint assumed-role sessions: the entry does not reach it.
+    await admin.putIamBinding(alice(), 'users', { arnPattern: 'arn:aws:iam::123456789012:user/ci-*', roles: ['viewer'], status: 'active' });
+    expect(h.identities.peek(TENANT_A, 'iam-binding', 'deployers')).toBeUndefined();
+  });
+
+  it("refuses a trusted issuer whose principals 'federated:<name>:*' are allowed what the Admin is denied", async () => {
+    policy('github-delete-prod', allow('federated:github:repo:acme/*', ['delete']));
+    const issuer = (name: string) =>
+      admin.putIssuer(alice(), name, { issuer: 'https://token.actions.githubusercontent.com', jwksUri: 'https://token.actions.githubusercontent.com/.well-known/jwks', audiences: ['coffer'], bindings: [{ claims: { repository: 'acme/app' }, roles: ['viewer'] }], status: 'active' });
+    await refused(issuer('github'));
+    expect(h.identities.peek(TENANT_A, 'issuer', 'github')).toBeUndefined();
+    await issuer('gitlab');
+  });
+});
+
+describe('a client rotating its own secret', () => {
+  const self = () => as(CI, ['contributor'], [], { type: 'client' });
+
+  it('must send its current secret: missing is a 400, wrong a generic 401 that counts as a failure', async () => {
+    await refused(admin.rotateClientSecret(self(), CI), InvalidRequestError);
+    const wrong = await refused(admin.rotateClientSecret(self(), CI, 'cs_wrong'), UnauthenticatedError);
+    expect(wrong.message).toBe('The credentials are missing, invalid or expired.');
+    expect(h.identities.peek(TENANT_A, 'client', CI)!.failedAttempts).toBe(1);
+    const rotated = await admin.rotateClientSecret(self(), CI, 'cs_current');
+    expect(rotated.clientSecret).toMatch(/^cs_/);
+    expect((await h.auth.clientCredentials(CI, rotated.clientSecret)).principal).toMatchObject({ id: CI });
+  });
+});
+
+describe('changing your own password', () => {
+  it('claims each attempt before checking it, so a burst with the right password in it still locks', async () => {
+    const bob = () => as('bob', ['contributor']);
+    const guesses = [...Array.from({ length: 10 }, (_, i) => `wrong-guess-${i}`), PASSWORD];
+    const results = await Promise.allSettled(guesses.map((currentPassword) => admin.setPassword(bob(), 'bob', { currentPassword, newPassword: 'a-new-password-by-thief' })));
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    expect(h.identities.peek(TENANT_A, 'user', 'bob')!.lockedUntil).toBeGreaterThan(h.clock.now());
+    await refused(h.auth.password({ tenant: TENANT_A, username: 'bob', password: 'a-new-password-by-thief' }), UnauthenticatedError);
+  });
+
+  it('changes it with the right current password', async () => {
+    await admin.setPassword(as('bob', ['contributor']), 'bob', { currentPassword: PASSWORD, newPassword: 'an-entirely-new-passphrase' });
+    await expect(h.auth.password({ tenant: TENANT_A, username: 'bob', password: 'an-entirely-new-passphrase' })).rejects.toThrow(/one-time code/);
+  });
+});
