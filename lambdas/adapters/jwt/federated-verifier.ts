@@ -5,6 +5,7 @@ import type { FederatedTokenVerifier } from '../../core/authentication';
 import { UnauthenticatedError } from '../../core/errors';
 import type { IssuerRecord } from '../../ports/identity';
 import { logger } from '../../http/logger';
+import { boundedGet } from '../net/checked-address';
 
 type Verifier = ReturnType<typeof JwtVerifier.create>;
 
@@ -44,7 +45,8 @@ const MAX_JWKS_BYTES = 64 * 1024;
 
 /**
  * Fetches a JWKS: https only (plain http to loopback on the local runtime), no redirects,
- * 3 s and 64 KiB at most, so a slow or hostile issuer cannot stall or flood a login.
+ * 3 s and 64 KiB at most (counted as it streams), and only from a public address checked
+ * when connecting, so a slow, huge or internal "issuer" cannot stall, flood or probe.
  */
 class BoundedFetcher implements Fetcher {
   constructor(private readonly allowLoopback: boolean) {}
@@ -53,10 +55,7 @@ class BoundedFetcher implements Fetcher {
     const url = new URL(uri);
     const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
     if (url.protocol !== 'https:' && !(this.allowLoopback && loopback && url.protocol === 'http:')) throw new Error('JWKS must be fetched over https');
-    const response = await fetch(url, { redirect: 'error', signal: AbortSignal.timeout(3000), headers: { accept: 'application/json' } });
-    if (!response.ok) throw new Error(`JWKS fetch answered ${response.status}`);
-    const body = await response.arrayBuffer();
-    if (body.byteLength > MAX_JWKS_BYTES) throw new Error('JWKS too large');
-    return body;
+    const body = await boundedGet(url, { allowLoopback: this.allowLoopback, maxBytes: MAX_JWKS_BYTES, timeoutMs: 3000, accept: 'application/json' });
+    return body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
   }
 }

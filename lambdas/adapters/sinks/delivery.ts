@@ -1,10 +1,10 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect, isIP, type LookupFunction } from 'node:net';
-import { isAllowedAddress, syslogLine, type SinkBatch, type SinkTarget } from '../../core/audit-sinks';
+import { connect } from 'node:net';
+import { syslogLine, type SinkBatch, type SinkTarget } from '../../core/audit-sinks';
 import { toJsonLines } from '../../core/audit-archive';
 import type { SinkDelivery } from '../../ports/audit-archive';
+import { checkedLookup, refuseLiteral } from '../net/checked-address';
 
 const TIMEOUT_MS = 5_000;
 
@@ -14,23 +14,20 @@ const TIMEOUT_MS = 5_000;
  * RFC 5424 message per event over TCP with octet-counting framing (RFC 6587).
  */
 export class NetworkSinkDelivery implements SinkDelivery {
-  constructor(private readonly options: { allowLoopback: boolean }) {}
+  private readonly checkedLookup;
+
+  constructor(private readonly options: { allowLoopback: boolean }) {
+    this.checkedLookup = checkedLookup(options);
+  }
 
   async deliver(target: SinkTarget, batch: SinkBatch): Promise<void> {
     if (target.type === 'webhook') return this.webhook(target.url, batch);
     return this.syslog(target.host, target.port, batch);
   }
 
-  /** An address literal is never looked up, so it is checked here; returns it unbracketed. */
-  private refuseLiteral(host: string): string {
-    const bare = host.replace(/^\[|\]$/g, '');
-    if (isIP(bare) && !isAllowedAddress(bare, this.options)) throw new Error(`sink host ${bare} is a refused address`);
-    return bare;
-  }
-
   private async webhook(url: string, batch: SinkBatch): Promise<void> {
     const target = new URL(url);
-    this.refuseLiteral(target.hostname);
+    refuseLiteral(target.hostname, this.options);
     const body = toJsonLines(batch.events);
     return new Promise<void>((resolve, reject) => {
       const request = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, {
@@ -60,19 +57,8 @@ export class NetworkSinkDelivery implements SinkDelivery {
     });
   }
 
-  /** Resolves at delivery and refuses private answers; the connection uses what it checked. */
-  private readonly checkedLookup: LookupFunction = (hostname, options, callback) => {
-    dnsLookup(hostname, { all: true }, (error, addresses) => {
-      if (error) return callback(error, '', 0);
-      const refused = addresses.find((a) => !isAllowedAddress(a.address, this.options));
-      if (addresses.length === 0 || refused) return callback(new Error(`sink host ${hostname} resolves to a refused address`), '', 0);
-      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, all: LookupAddress[]) => void)(null, addresses);
-      return callback(null, addresses[0]!.address, addresses[0]!.family);
-    });
-  };
-
   private async syslog(host: string, port: number, batch: SinkBatch): Promise<void> {
-    const bare = this.refuseLiteral(host);
+    const bare = refuseLiteral(host, this.options);
     const payload = batch.events
       .map((event) => {
         const line = syslogLine(event);
