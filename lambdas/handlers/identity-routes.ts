@@ -50,24 +50,34 @@ const httpsUrl = (allowLoopback: boolean) =>
     .max(2048)
     .url()
     .superRefine((value, ctx) => {
+      // zod goes on after a failed .url(): the issue is already reported, nothing to add.
+      if (!URL.canParse(value)) return;
       const url = new URL(value);
       const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(url.hostname);
       if (url.protocol !== 'https:' && !(allowLoopback && loopback && url.protocol === 'http:')) ctx.addIssue({ code: 'custom', message: 'must be https' });
       else if (!isAllowedHost(url.hostname, { allowLoopback })) ctx.addIssue({ code: 'custom', message: 'points at a private or reserved address' });
     });
+/** Claims every token of an issuer may share: they say nothing about who is calling. */
+const NOT_IDENTIFYING_CLAIMS = new Set(['iss', 'aud', 'azp', 'exp', 'nbf', 'iat', 'jti', 'auth_time']);
 const claimBinding = z.strictObject({
   claims: z
     .record(z.string().min(1).max(128), z.string().min(1).max(512))
     .refine((c) => Object.keys(c).length >= 1 && Object.keys(c).length <= 10, 'name 1–10 claims that must all match')
-    // `{ "sub": "*" }` would admit every token the issuer ever signs, for anyone.
-    .refine((c) => Object.values(c).some((v) => v.replace(/\*/g, '').length > 0), 'at least one claim needs a value that is not only wildcards'),
+    // `{ "sub": "*" }`, `{ "sub": "repo:*" }` or `{ "aud": "coffer" }` would admit every token
+    // the issuer signs for anyone (every repository on GitHub): one claim that says who must
+    // match exactly.
+    .refine(
+      (c) => Object.entries(c).some(([claim, value]) => !NOT_IDENTIFYING_CLAIMS.has(claim) && !value.includes('*')),
+      `match at least one identifying claim exactly (no '*'; not ${[...NOT_IDENTIFYING_CLAIMS].join(', ')}), e.g. "repository": "acme/app"`,
+    ),
   roles: roles.refine((r) => r.length > 0, 'at least one role'),
   groups: groups.optional(),
 });
+// The account is always literal: `arn:aws:iam::*:…` would admit principals of every AWS account.
 const arnPattern = z
   .string()
   .max(600)
-  .regex(/^arn:(aws[a-z-]*|\*):(iam|sts|\*)::(\d{12}|\*):[^\s]{1,512}$/, 'an IAM ARN such as arn:aws:iam::123456789012:role/ci-*');
+  .regex(/^arn:aws[a-z-]*:(iam|sts|\*)::\d{12}:[^\s]{1,512}$/, 'an IAM ARN of one account, such as arn:aws:iam::123456789012:role/ci-*');
 
 export interface IdentityRoutesOptions {
   /** Local runtime: trusted issuers may serve their JWKS on 127.0.0.1. */

@@ -130,7 +130,7 @@ describe('grant_type=jwt (external OIDC tokens)', () => {
   function jwt(claims: Record<string, unknown>, options: { header?: Record<string, unknown>; privateKey?: KeyObject } = {}) {
     const now = Math.floor(Date.now() / 1000);
     const header = { alg: 'ES256', typ: 'JWT', kid: KID, ...options.header };
-    const payload = { iss: ISS, aud: 'coffer', sub: 'repo:acme/app:ref:refs/heads/main', iat: now, nbf: now, exp: now + 300, repository: 'acme/app', ref: 'refs/heads/main', ...claims };
+    const payload = { iss: ISS, aud: 'coffer', sub: 'repo:acme/app:ref:refs/heads/main', iat: now, nbf: now, exp: now + 300, repository: 'acme/app', repository_owner: 'acme', ref: 'refs/heads/main', ...claims };
     const input = `${b64(header)}.${b64(payload)}`;
     const signature = signWith('sha256', Buffer.from(input), { key: options.privateKey ?? key.privateKey, dsaEncoding: 'ieee-p1363' });
     return `${input}.${signature.toString('base64url')}`;
@@ -154,7 +154,8 @@ describe('grant_type=jwt (external OIDC tokens)', () => {
         audiences: ['coffer'],
         bindings: [
           { claims: { repository: 'acme/app', ref: 'refs/heads/main' }, roles: ['contributor'] },
-          { claims: { repository: 'acme/*' }, roles: ['viewer'] },
+          // Org-wide: the owner matched exactly, the repository by pattern.
+          { claims: { repository_owner: 'acme', repository: 'acme/*' }, roles: ['viewer'] },
         ],
       },
     });

@@ -110,13 +110,34 @@ describe('a stolen session token', () => {
   });
 });
 
-describe('trusted issuers', () => {
-  it("refuses a binding whose claims are only wildcards (it would admit the issuer's every token)", async () => {
-    const put = await api.request('PUT', '/v1/issuers/lax', {
-      token: t.token,
-      body: { issuer: 'https://token.actions.githubusercontent.com', jwksUri: 'https://token.actions.githubusercontent.com/.well-known/jwks', audiences: ['coffer'], bindings: [{ claims: { sub: '*' }, roles: ['viewer'] }] },
-    });
+describe('trusted issuers and IAM bindings', () => {
+  const github = { issuer: 'https://token.actions.githubusercontent.com', jwksUri: 'https://token.actions.githubusercontent.com/.well-known/jwks', audiences: ['coffer'] };
+
+  it.each([
+    ['only wildcards', { sub: '*' }],
+    ['a wildcard in every identifying claim (every repository on GitHub)', { sub: 'repo:*' }],
+    ['only claims every token of the issuer shares', { aud: 'coffer', iss: 'https://token.actions.githubusercontent.com' }],
+  ])("refuses a binding whose claims are %s (it would admit the issuer's every token), storing nothing", async (_why, claims) => {
+    const put = await api.request('PUT', '/v1/issuers/lax', { token: t.token, body: { ...github, bindings: [{ claims, roles: ['viewer'] }] } });
     expectProblem(put, 400);
     expect(put.body.errors.map((e: { field: string }) => e.field).join(' ')).toContain('bindings');
+    expectProblem(await api.request('GET', '/v1/issuers/lax', { token: t.token }), 404);
+  });
+
+  it('accepts a binding that names who exactly, with patterns beside it', async () => {
+    const put = await api.request('PUT', '/v1/issuers/org', { token: t.token, body: { ...github, bindings: [{ claims: { repository_owner: 'acme', ref: 'refs/heads/*' }, roles: ['viewer'] }] } });
+    expect(put.status, JSON.stringify(put.body)).toBe(201);
+  });
+
+  it.each(['arn:aws:iam::*:role/ci', 'arn:*:iam::123456789012:role/ci', 'arn:aws:iam::12345:role/ci'])('refuses the IAM binding pattern %s (any account or a malformed one) with a 400', async (arnPattern) => {
+    const put = await api.request('PUT', '/v1/iam-bindings/lax', { token: t.token, body: { arnPattern, roles: ['viewer'] } });
+    expectProblem(put, 400);
+    expectProblem(await api.request('GET', '/v1/iam-bindings/lax', { token: t.token }), 404);
+  });
+
+  it.each(['not a url', 'https://', 'https://exa mple.com/jwks'])('answers a jwksUri of %j with a 400 naming the field, not a 500', async (jwksUri) => {
+    const put = await api.request('PUT', '/v1/issuers/bad-uri', { token: t.token, body: { ...github, jwksUri, bindings: [{ claims: { repository: 'acme/app' }, roles: ['viewer'] }] } });
+    expectProblem(put, 400);
+    expect(put.body.errors.map((e: { field: string }) => e.field)).toContain('body.jwksUri');
   });
 });
