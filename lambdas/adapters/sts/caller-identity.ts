@@ -23,6 +23,9 @@ export class StsCallerIdentity implements CallerIdentityService {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
+      // fetch refuses a malformed request before connecting (a TypeError with no network
+      // cause): that is the caller's junk, not an STS outage.
+      if (error instanceof TypeError && error.cause === undefined) throw new UnauthenticatedError();
       throw new DependencyUnavailableError('sts', { cause: error });
     }
     const text = await response.text().catch(() => '');

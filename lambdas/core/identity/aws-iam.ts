@@ -21,6 +21,9 @@ export interface SignedStsRequest {
 const STS_HOST = /^sts(\.[a-z]{2}(-[a-z]+)+-\d)?\.amazonaws\.com(\.cn)?$/;
 const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([A-Za-z0-9]{16,128})\/(\d{8})\/([a-z0-9-]+)\/sts\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+/** Headers that frame or route the connection: never taken from the caller. */
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'expect']);
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
 /** Throws UnauthenticatedError unless the request is one we may forward; returns its signature. */
 export function checkSignedCallerIdentity(
@@ -51,6 +54,13 @@ export function checkSignedCallerIdentity(
   if (!auth) return refuse();
   const signed = new Set(auth[4]!.split(';'));
   if (!signed.has('host') || !signed.has('x-amz-date') || !signed.has(TENANT_HEADER)) refuse();
+  // What is forwarded must be a well-formed request: junk would fail in our HTTP client
+  // (looking like an STS outage) or smuggle framing headers to STS.
+  for (const name of signed) {
+    if (NOT_FORWARDED.has(name) || name.startsWith('proxy-')) refuse();
+    const value = headers[name];
+    if (value !== undefined && CONTROL_CHARACTERS.test(value)) refuse();
+  }
   if (headers[TENANT_HEADER] !== options.tenantId) refuse();
 
   const date = AMZ_DATE.exec(headers['x-amz-date'] ?? '');

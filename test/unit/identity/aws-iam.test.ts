@@ -115,6 +115,11 @@ describe('checkSignedCallerIdentity: refusals', () => {
     ['garbage in the authorization', () => signed({ headers: { authorization: 'Bearer abc' } })],
     ['a credential scope for another service', () => signed({ headers: { authorization: authorization('c'.repeat(64), SIGNED_HEADERS, '20261124/us-east-1/iam/aws4_request') } })],
     ['a credential scope for s3', () => signed({ headers: { authorization: authorization('c'.repeat(64), SIGNED_HEADERS, '20261124/us-east-1/s3/aws4_request') } })],
+    ['a line break in a signed header (header injection)', () => signed({ headers: { 'content-type': 'text/plain\r\nx-evil: 1' } })],
+    ['a NUL in a signed header', () => signed({ headers: { 'content-type': 'text/plain\u0000' } })],
+    ['a signed transfer-encoding (request smuggling)', () => signed({ headers: { 'transfer-encoding': 'chunked', authorization: authorization('c'.repeat(64), `${SIGNED_HEADERS};transfer-encoding`) } })],
+    ['a signed connection header', () => signed({ headers: { connection: 'close', authorization: authorization('c'.repeat(64), `connection;${SIGNED_HEADERS}`) } })],
+    ['a signed proxy header', () => signed({ headers: { 'proxy-authorization': 'x', authorization: authorization('c'.repeat(64), `${SIGNED_HEADERS};proxy-authorization`) } })],
   ];
 
   it.each(cases)('refuses %s', (_name, request, options) => {
