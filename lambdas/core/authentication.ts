@@ -47,7 +47,7 @@ const MAX_ASSERTION_LIFETIME_MS = 24 * 3600_000;
 /** Raised after a right password when the user has TOTP and sent no code (OAuth's mfa_required). */
 export class MfaRequiredError extends UnauthenticatedError {
   constructor() {
-    super('A one-time code (otp) is required for this user.');
+    super('A one-time code (otp) is required for this user.', 'otp-required');
   }
 }
 
@@ -91,13 +91,15 @@ export class Authentication {
       user && !isLocked(user, now)
         ? await this.deps.identities.reserveAttempt(user.tenantId, user.username, now, LOCKOUT.user.threshold, (n) => lockAfter(n, 'user', now))
         : undefined;
-    // A locked, refused or missing user still costs one hash, like a wrong password.
+    // An unknown user costs the same write, and a locked, refused or missing one the same
+    // hash, as a wrong password: neither the answer nor its timing tells which it was.
+    if (valid && !user) await this.deps.identities.decoyAttempt(input.tenant);
     const passwordMatches = await verifySecret(input.password, attempt === undefined ? undefined : user?.passwordHash);
     if (!user || attempt === undefined || !passwordMatches) {
       if (user && attempt !== undefined) await this.fail(user, attempt, now);
-      throw new UnauthenticatedError();
+      throw new UnauthenticatedError(undefined, !user ? 'unknown-user' : attempt === undefined ? 'locked' : 'bad-password');
     }
-    if (user.status !== 'active') throw new UnauthenticatedError();
+    if (user.status !== 'active') throw new UnauthenticatedError(undefined, 'disabled');
 
     const mfa = user.totp?.status === 'enabled';
     if (mfa) {
@@ -107,7 +109,7 @@ export class Authentication {
       // A wrong or replayed code counts as a failure: TOTP cannot be brute-forced either.
       if (step === undefined || !(await this.deps.identities.claimOtpStep(user.tenantId, user.username, step))) {
         await this.fail(user, attempt, now);
-        throw new UnauthenticatedError();
+        throw new UnauthenticatedError(undefined, 'bad-otp');
       }
     }
     await this.deps.identities.recordSuccess(user.tenantId, 'user', user.username);

@@ -39,6 +39,9 @@ export class InvalidRequestError extends CofferError {
 }
 
 /** Bad or missing credentials. One generic message, never which part was wrong. */
+/** Why a login was refused: recorded in the trail, never told to the caller. */
+export type LoginRefusal = 'unknown-user' | 'locked' | 'bad-password' | 'disabled' | 'otp-required' | 'bad-otp' | 'refresh-reuse' | 'refresh-race';
+
 export class UnauthenticatedError extends CofferError {
   readonly code = 'unauthenticated';
   /**
@@ -47,7 +50,7 @@ export class UnauthenticatedError extends CofferError {
    */
   constructor(
     detail = 'The credentials are missing, invalid or expired.',
-    readonly auditReason?: 'refresh-reuse' | 'refresh-race',
+    readonly auditReason?: LoginRefusal,
   ) {
     super(detail);
   }

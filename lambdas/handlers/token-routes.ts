@@ -69,9 +69,15 @@ export function tokenRoutes(auth: Authentication, signer: TokenSigner) {
         }),
       }),
       handle: async ({ input, request }) => {
-        const login = await grant(auth, input.body, request);
-        request.audit.identify(login.principal);
-        return { status: 200, body: login.token };
+        try {
+          const login = await grant(auth, input.body, request);
+          request.audit.identify(login.principal);
+          return { status: 200, body: login.token };
+        } catch (error) {
+          // The trail says why (a caught refresh-token copy, a lockout); the answer does not.
+          if (error instanceof UnauthenticatedError && error.auditReason) request.audit.note({ reason: error.auditReason });
+          throw error;
+        }
       },
     }),
     route({
@@ -101,20 +107,25 @@ async function grant(auth: Authentication, body: GrantBody, request: RequestInfo
     case 'client_credentials':
       if (CLIENT_ID.test(body.client_id)) request.audit.note({ clientId: body.client_id });
       return auth.clientCredentials(body.client_id, body.client_secret);
-    case 'password':
-      if (TENANT_ID.test(body.tenant) && USERNAME.test(body.username)) request.audit.note({ tenant: body.tenant, username: body.username });
-      return auth.password({ tenant: body.tenant, username: body.username, password: body.password, ...(body.otp ? { otp: body.otp } : {}) });
+    case 'password': {
+      if (TENANT_ID.test(body.tenant)) request.audit.note({ tenant: body.tenant });
+      // The username only once it named a user: a password typed into the username field
+      // (it may look like one) must not land in the trail.
+      const nameUser = () => USERNAME.test(body.username) && request.audit.note({ username: body.username });
+      try {
+        const login = await auth.password({ tenant: body.tenant, username: body.username, password: body.password, ...(body.otp ? { otp: body.otp } : {}) });
+        nameUser();
+        return login;
+      } catch (error) {
+        if (error instanceof UnauthenticatedError && error.auditReason !== undefined && error.auditReason !== 'unknown-user') nameUser();
+        throw error;
+      }
+    }
     case 'refresh_token': {
       // Tenant and session only, never the token: a reuse that revokes a session is traceable.
       const named = parseRefreshToken(body.refresh_token);
       if (named) request.audit.note({ tenant: named.tenantId, sessionId: named.sessionId });
-      try {
-        return await auth.refresh(body.refresh_token);
-      } catch (error) {
-        // The trail says a copy was caught and the session revoked; the answer does not.
-        if (error instanceof UnauthenticatedError && error.auditReason) request.audit.note({ reason: error.auditReason });
-        throw error;
-      }
+      return auth.refresh(body.refresh_token);
     }
     case 'aws_iam':
       if (TENANT_ID.test(body.tenant)) request.audit.note({ tenant: body.tenant });

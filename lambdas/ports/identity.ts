@@ -155,6 +155,11 @@ export interface IdentityStore {
    * in the failure streak, or undefined when refused. A burst gets `threshold` tries, not one each.
    */
   reserveAttempt(tenantId: string, username: string, now: number, threshold: number, relockAt: (failures: number) => number | undefined): Promise<number | undefined>;
+  /**
+   * Costs what reserveAttempt costs for a user that exists, and changes nothing: a login
+   * for an unknown user takes as long as one for a known user, so timing tells no names.
+   */
+  decoyAttempt(tenantId: string): Promise<void>;
   /** Locks a user until `until` (never shortening an existing lock). */
   lockUser(tenantId: string, username: string, until: number): Promise<void>;
   /** Accepts a TOTP step once: false if this or a later step was already used. */

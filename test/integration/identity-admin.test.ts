@@ -273,6 +273,19 @@ describe('password login failures', () => {
     await login(a.tenantId, user.username, user.password);
   });
 
+  it('records why a login failed in the platform trail, and a username only once it named a user', async () => {
+    const user = await createUser(a.token, 'hana', ['viewer']);
+    // A passphrase typed into the username field has the shape of a username.
+    const typedIntoUsername = `correct.horse.${randomUUID().slice(0, 8)}`;
+    const misplaced = await passwordLogin(a.tenantId, typedIntoUsername, 'whatever-it-was');
+    const wrong = await passwordLogin(a.tenantId, user.username, `${user.password}x`);
+    const trail = await api.request('GET', '/v1/audit?action=token.issue&outcome=denied&limit=1000', { token: await api.adminToken() });
+    const eventOf = (response: Response) => trail.body.items.find((e: any) => e.correlationId === response.headers.get('x-correlation-id'));
+    expect(eventOf(misplaced).details).toEqual({ grantType: 'password', tenant: a.tenantId, reason: 'unknown-user', error: 'unauthenticated' });
+    expect(JSON.stringify(trail.body.items)).not.toContain(typedIntoUsername);
+    expect(eventOf(wrong).details).toMatchObject({ grantType: 'password', tenant: a.tenantId, username: 'hana', reason: 'bad-password' });
+  });
+
   it('locks the user after a burst of 8 wrong passwords sent at once, as after 5 in a row', async () => {
     const user = await createUser(a.token, 'bursty', ['viewer']);
     const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => passwordLogin(a.tenantId, user.username, `wrong-${i}-${user.password}`)));

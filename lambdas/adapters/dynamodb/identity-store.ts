@@ -253,6 +253,11 @@ export class DynamoIdentityStore implements IdentityStore {
     return claimed ? failures : undefined;
   }
 
+  async decoyAttempt(tenantId: string): Promise<void> {
+    // The same conditional UpdateItem as a reservation, on a key that never exists: it fails.
+    await this.bookkeeping({ pk: keys.identity(tenantId), sk: keys.decoySk }, 'ADD failedAttempts :one, #rev :one', 'attribute_exists(pk)', {}, true);
+  }
+
   async lockUser(tenantId: string, username: string, until: number): Promise<void> {
     await this.lock(this.key(tenantId, 'user', username), until);
   }

@@ -13,6 +13,8 @@ export const keys = {
   networkSk: 'ACCESS#NETWORK',
   sessionSk: (sessionId: string) => `SESSION#${sessionId}`,
   nonceSk: (nonce: string) => `NONCE#${nonce}`,
+  /** Never written: the conditional update an unknown user's login attempt spends its time on. */
+  decoySk: 'DECOY',
   tenantIndexPk: 'PLATFORM',
   tenantIndexSk: (tenantId: string) => `TENANT#${tenantId}`,
   secretHeads: (tenantId: string) => `T#${tenantId}#HEADS`,

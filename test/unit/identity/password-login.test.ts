@@ -134,11 +134,22 @@ describe('Authentication.password: refusals', () => {
     expect(seen[0]).toBe(JSON.stringify({ name: 'UnauthenticatedError', code: 'unauthenticated', detail: GENERIC, message: GENERIC }));
   });
 
+  it('spends on an unknown user the same conditional write a known one costs, and says why only to the trail', async () => {
+    const unknown = (await refusal(login(PASSWORD, { username: 'mallory' }))) as UnauthenticatedError;
+    expect(h.identities.calls).toMatchObject({ get: 1, reserveAttempt: 0, decoyAttempt: 1 });
+    h.identities.resetCalls();
+    const wrong = (await refusal(login('wrong password!'))) as UnauthenticatedError;
+    expect(h.identities.calls).toMatchObject({ get: 1, reserveAttempt: 1, decoyAttempt: 0 });
+    expect([unknown.auditReason, wrong.auditReason]).toEqual(['unknown-user', 'bad-password']);
+    expect([unknown.message, wrong.message]).toEqual([GENERIC, GENERIC]);
+  });
+
   it('refuses a disabled user even with the right password, opening no session', async () => {
     h.identities.seed(TENANT_A, 'user', { ...alice(), status: 'disabled' });
     const error = await refusal(login());
     expect(error.message).toBe(GENERIC);
     expect(error).toBeInstanceOf(UnauthenticatedError);
+    expect(error).toMatchObject({ auditReason: 'disabled' });
     expect(h.identities.calls.createSession).toBe(0);
     expect(h.signer.signed).toHaveLength(0);
   });

@@ -75,6 +75,7 @@ type Calls = Record<
   | 'recordFailure'
   | 'recordSuccess'
   | 'reserveAttempt'
+  | 'decoyAttempt'
   | 'lockUser'
   | 'claimOtpStep'
   | 'claimNonce'
@@ -99,6 +100,7 @@ const zeroCalls = (): Calls => ({
   recordFailure: 0,
   recordSuccess: 0,
   reserveAttempt: 0,
+  decoyAttempt: 0,
   lockUser: 0,
   claimOtpStep: 0,
   claimNonce: 0,
@@ -316,6 +318,10 @@ export class InMemoryIdentityStore implements IdentityStore {
     const { lockedUntil: _old, ...rest } = stored;
     this.write(tenantId, 'user', username, { ...rest, failedAttempts: failures + 1, rev: (stored.rev as number) + 1, ...(next === undefined ? {} : { lockedUntil: next }) });
     return failures + 1;
+  }
+
+  async decoyAttempt(_tenantId: string): Promise<void> {
+    this.calls.decoyAttempt++;
   }
 
   async lockUser(tenantId: string, username: string, until: number): Promise<void> {
