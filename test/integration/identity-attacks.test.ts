@@ -235,6 +235,23 @@ describe('races on the real store', () => {
     expect(again.status).toBe(200);
     expect((await refresh(api, again.body.refresh_token)).status).toBe(200);
   });
+
+  it('lets only one of two Owners demoting each other at once win: the tenant never loses its last Owner', async () => {
+    const t = await api.onboard('owner-race');
+    const other = await user(t, 'other-owner', ['owner']);
+    const [byClient, byUser] = await Promise.all([
+      raw.request('PATCH', '/v1/users/other-owner', { token: t.token, body: { roles: ['admin'] } }),
+      raw.request('PATCH', `/v1/clients/${t.clientId}`, { token: other.access_token, body: { roles: ['admin'] } }),
+    ]);
+    const statuses = [byClient.status, byUser.status].sort();
+    expect(statuses, JSON.stringify([byClient.body, byUser.body])).toEqual([200, 409]);
+    expectProblem([byClient, byUser].find((r) => r.status === 409)!, 409, 'This would leave the tenant without an Owner; make someone else an Owner first.');
+    const owners = [
+      (await api.request('GET', '/v1/users/other-owner', { token: await api.token(t.clientId, t.clientSecret) })).body.roles,
+      (await api.request('GET', `/v1/clients/${t.clientId}`, { token: await api.token(t.clientId, t.clientSecret) })).body.roles,
+    ];
+    expect(owners.filter((roles) => roles.includes('owner'))).toHaveLength(1);
+  });
 });
 
 // ---- 2. escalation through issuers, IAM bindings and user edits ------------------------
