@@ -54,11 +54,11 @@ try {
   const ISS = 'https://issuer.bench.example';
   await must(api.request('PUT', '/v1/issuers/bench', {
     token: ownerToken,
-    body: { issuer: ISS, jwksUri: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`, audiences: ['coffer'], bindings: [{ claims: { repository: 'acme/*' }, roles: ['viewer'] }] },
+    body: { issuer: ISS, jwksUri: `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks`, audiences: ['coffer'], bindings: [{ claims: { repository_owner: 'acme', repository: 'acme/*' }, roles: ['viewer'] }] },
   }), 201);
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   const assertion = () => {
-    const input = `${b64({ alg: 'ES256', kid: 'k1' })}.${b64({ iss: ISS, aud: 'coffer', sub: 'repo:acme/app', iat: now(), exp: now() + 300, repository: 'acme/app' })}`;
+    const input = `${b64({ alg: 'ES256', kid: 'k1' })}.${b64({ iss: ISS, aud: 'coffer', sub: 'repo:acme/app', iat: now(), exp: now() + 300, repository: 'acme/app', repository_owner: 'acme' })}`;
     return `${input}.${signWith('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
   };
 
