@@ -8,7 +8,8 @@
 //   login aws_iam --tenant T [--sts-endpoint URL]     signs sts:GetCallerIdentity with your
 //                                                     AWS credentials (env); they never leave you
 //   login jwt --tenant T --assertion JWT [--role R]
-//     (add --export to print `export COFFER_TOKEN=…` for eval instead of the JSON answer)
+//     (add --export to print `export COFFER_TOKEN=…` and, for password logins,
+//      `export COFFER_REFRESH_TOKEN=…` for eval, instead of the JSON answer)
 //   whoami | logout | roles
 //   list  users|clients|groups|policies|issuers|iam-bindings    a table, every page
 //   get   <collection> <name>
@@ -134,8 +135,14 @@ async function main(): Promise<number> {
   switch (command) {
     case 'login':
       answer = await login(positionals[0], values);
-      if (values.export && answer.status === 200) {
+      if (values.export) {
+        // stdout is eval'd: only export lines go there, a refusal goes to stderr.
+        if (answer.status !== 200) {
+          console.error(JSON.stringify(answer.body, null, 2));
+          return 1;
+        }
         console.log(`export COFFER_TOKEN=${answer.body.access_token}`);
+        if (answer.body.refresh_token) console.log(`export COFFER_REFRESH_TOKEN=${answer.body.refresh_token}`);
         return 0;
       }
       break;
@@ -194,6 +201,10 @@ async function main(): Promise<number> {
       else if (action === 'verify') answer = await call('POST', `${base}/verify`, { otp: need(values.otp, '--otp CODE') });
       else if (action === 'disable') answer = await call('DELETE', base);
       else throw new UsageError('totp enrol|verify|disable <user>');
+      if (action === 'verify' && answer.status === 204) {
+        console.log('TOTP is on. Every earlier session of this user has ended, this one too: log in again with --otp.');
+        return 0;
+      }
       if (action === 'enrol' && answer.status === 201) {
         console.log(`Add this to your authenticator app, then confirm with: npm run iam -- totp verify ${user} --otp CODE\n\n  ${answer.body.otpauthUri}\n`);
         console.log(`(or type the key by hand: ${answer.body.secret})`);

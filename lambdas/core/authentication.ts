@@ -91,9 +91,9 @@ export class Authentication {
       user && !isLocked(user, now)
         ? await this.deps.identities.reserveAttempt(user.tenantId, user.username, now, LOCKOUT.user.threshold, (n) => lockAfter(n, 'user', now))
         : undefined;
-    // An unknown user costs the same write, and a locked, refused or missing one the same
-    // hash, as a wrong password: neither the answer nor its timing tells which it was.
-    if (valid && !user) await this.deps.identities.decoyAttempt(input.tenant);
+    // An unknown or locked user costs the same write, and a locked, refused or missing one
+    // the same hash, as a wrong password: neither the answer nor its timing tells which.
+    if (valid && (!user || isLocked(user, now))) await this.deps.identities.decoyAttempt(input.tenant);
     const passwordMatches = await verifySecret(input.password, attempt === undefined ? undefined : user?.passwordHash);
     if (!user || attempt === undefined || !passwordMatches) {
       if (user && attempt !== undefined) await this.fail(user, attempt, now);

@@ -4,6 +4,7 @@ import { parseCidr, MAX_CIDRS } from '../core/access/network';
 import { OPERATIONS, ROLE_OPERATIONS } from '../core/access/policy';
 import { isAllowedHost } from '../core/audit-sinks';
 import { CLIENT_ID } from '../core/ids';
+import { IDENTIFYING_CLAIMS, isSafeArnPattern, isSpecificClaimBinding } from '../core/identity/federation';
 import type { AdminRequest, IdentityAdmin } from '../core/identity/admin';
 import { MAX_ENTRIES_PER_POLICY, MAX_GROUPS_PER_PRINCIPAL, MAX_PASSWORD_LENGTH, RECORD_NAME, USERNAME } from '../core/identity/names';
 import { ACCESS_TOKEN_TTL_SECONDS } from '../core/tokens';
@@ -57,27 +58,25 @@ const httpsUrl = (allowLoopback: boolean) =>
       if (url.protocol !== 'https:' && !(allowLoopback && loopback && url.protocol === 'http:')) ctx.addIssue({ code: 'custom', message: 'must be https' });
       else if (!isAllowedHost(url.hostname, { allowLoopback })) ctx.addIssue({ code: 'custom', message: 'points at a private or reserved address' });
     });
-/** Claims every token of an issuer may share: they say nothing about who is calling. */
-const NOT_IDENTIFYING_CLAIMS = new Set(['iss', 'aud', 'azp', 'exp', 'nbf', 'iat', 'jti', 'auth_time']);
 const claimBinding = z.strictObject({
   claims: z
     .record(z.string().min(1).max(128), z.string().min(1).max(512))
     .refine((c) => Object.keys(c).length >= 1 && Object.keys(c).length <= 10, 'name 1–10 claims that must all match')
-    // `{ "sub": "*" }`, `{ "sub": "repo:*" }` or `{ "aud": "coffer" }` would admit every token
-    // the issuer signs for anyone (every repository on GitHub): one claim that says who must
-    // match exactly.
+    // `{ "sub": "repo:*" }`, `{ "ref": "refs/heads/main" }` or `{ "aud": "coffer" }` would admit
+    // every token the issuer signs, for anyone: one claim that says who must pin the caller.
     .refine(
-      (c) => Object.entries(c).some(([claim, value]) => !NOT_IDENTIFYING_CLAIMS.has(claim) && !value.includes('*')),
-      `match at least one identifying claim exactly (no '*'; not ${[...NOT_IDENTIFYING_CLAIMS].join(', ')}), e.g. "repository": "acme/app"`,
+      isSpecificClaimBinding,
+      `match one identifying claim (${[...IDENTIFYING_CLAIMS].slice(0, 6).join(', ')}, …) exactly, or sub by a pattern naming two levels such as "repo:acme/app:*"`,
     ),
   roles: roles.refine((r) => r.length > 0, 'at least one role'),
   groups: groups.optional(),
 });
-// The account is always literal: `arn:aws:iam::*:…` would admit principals of every AWS account.
+// Partition, service and account literal: `arn:aws:iam::*:…` would admit principals of every
+// AWS account, and a `*` before the resource could swallow another account's ARN.
 const arnPattern = z
   .string()
   .max(600)
-  .regex(/^arn:aws[a-z-]*:(iam|sts|\*)::\d{12}:[^\s]{1,512}$/, 'an IAM ARN of one account, such as arn:aws:iam::123456789012:role/ci-*');
+  .refine(isSafeArnPattern, 'an IAM ARN of one account, partition and service (iam or sts), such as arn:aws:iam::123456789012:role/ci-*');
 
 export interface IdentityRoutesOptions {
   /** Local runtime: trusted issuers may serve their JWKS on 127.0.0.1. */

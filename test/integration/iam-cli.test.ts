@@ -63,6 +63,9 @@ describe('npm run iam', () => {
     expect((await iam(['password', 'carla', '--new', 'second-passphrase-2'], t.token)).code).toBe(0);
     const carla = await iam(['login', 'password', '--tenant', t.tenantId, '--username', 'carla', '--password', 'second-passphrase-2', '--export']);
     const token = /^export COFFER_TOKEN=(\S+)/.exec(carla.stdout)![1]!;
+    const refreshToken = /^export COFFER_REFRESH_TOKEN=(crt_\S+)$/m.exec(carla.stdout)?.[1];
+    expect(refreshToken).toBeDefined();
+    expect((await iam(['login', 'refresh', '--refresh-token', refreshToken!, '--export'])).stdout).toMatch(/^export COFFER_TOKEN=\S+\nexport COFFER_REFRESH_TOKEN=crt_/);
 
     const enrol = await iam(['totp', 'enrol', 'carla'], token);
     expect(enrol.code).toBe(0);
@@ -70,6 +73,7 @@ describe('npm run iam', () => {
     expect(enrol.stdout).toContain('otpauth://totp/');
     const verify = await iam(['totp', 'verify', 'carla', '--otp', generateSync({ secret })], token);
     expect(verify.code, verify.stdout).toBe(0);
+    expect(verify.stdout).toContain('log in again with --otp');
     expect((await api.request('GET', '/v1/users/carla', { token: t.token })).body.mfa).toBe('enabled');
   });
 
@@ -88,6 +92,10 @@ describe('npm run iam', () => {
     const refused = await iam(['login', 'client', '--id', t.clientId, '--secret', 'cs_wrong']);
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.stdout)).toMatchObject({ status: 401, detail: 'The credentials are missing, invalid or expired.' });
+    // With --export stdout is for eval: the refusal goes to stderr, nothing to stdout.
+    const exported = await iam(['login', 'client', '--id', t.clientId, '--secret', 'cs_wrong', '--export']);
+    expect([exported.code, exported.stdout]).toEqual([1, '']);
+    expect(JSON.parse(exported.stderr)).toMatchObject({ status: 401 });
     expect((await iam(['get', 'users', 'nobody'], t.token)).code).toBe(1);
     expect((await iam(['list', 'widgets'], t.token)).code).toBe(2);
     expect((await iam(['login', 'client', '--id', t.clientId])).stderr).toContain('Missing --secret.');

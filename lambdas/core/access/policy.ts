@@ -76,7 +76,8 @@ const hasOwnRole = (role: string): role is Role => Object.hasOwn(ROLE_OPERATIONS
  * credential). Bindings mint principals whose ids are only known as patterns.
  */
 export interface PrincipalShape {
-  readonly type: TenantPrincipalType;
+  /** Absent for a group's members as such: then only `*`, `role:` and `group:` name them. */
+  readonly type?: TenantPrincipalType;
   /** Its id, or `*` patterns of the ids it may take. */
   readonly idPatterns: readonly string[];
   /** Effective roles: its own and its groups'. */
@@ -94,6 +95,22 @@ export function selectorMayMatch(selector: string, shape: PrincipalShape): boole
   if (kind === 'role') return shape.roles.includes(value as Role);
   if (kind === 'group') return shape.groups.includes(value);
   return kind === shape.type && shape.idPatterns.some((pattern) => wildcardsOverlap(value, pattern));
+}
+
+/**
+ * Does this selector name every principal of the shape? (Conservative: false when unsure.)
+ * An id pattern read as plain text that the selector matches is covered by it: the
+ * pattern's stars can only be taken up by the selector's.
+ */
+export function selectorNamesAll(selector: string, shape: PrincipalShape): boolean {
+  if (selector === '*') return true;
+  const colon = selector.indexOf(':');
+  if (colon < 0) return false;
+  const kind = selector.slice(0, colon);
+  const value = selector.slice(colon + 1);
+  if (kind === 'role') return shape.roles.includes(value as Role);
+  if (kind === 'group') return shape.groups.includes(value);
+  return kind === shape.type && shape.idPatterns.length > 0 && shape.idPatterns.every((pattern) => wildcardMatch(value, pattern));
 }
 
 /** Something a principal could be allowed that the actor does not hold itself. */
@@ -144,12 +161,14 @@ export class AccessEvaluator {
    * Does the principal hold the operation on every path the pattern matches? The grant
    * check: nobody hands out more than this. Conservative (false when unsure).
    */
-  holds(principal: TenantPrincipal, operation: Operation, pattern: string, sourceIp: string): boolean {
+  holds(principal: TenantPrincipal, operation: Operation, pattern: string, sourceIp: string, excused: readonly string[] = []): boolean {
     if (!this.insideTenantNetwork(sourceIp)) return false;
     let granted = this.roleAllows(principal, operation);
     for (const { entry, from } of this.entriesFor(principal, operation)) {
       if (entry.effect === 'deny') {
-        if (entry.paths.some((denied) => mayOverlap(denied, pattern))) return false;
+        // `excused`: paths where the principal handed out is denied this too, so the
+        // holder's own deny there takes nothing from what it hands out.
+        if (entry.paths.some((denied) => mayOverlap(denied, pattern) && !excused.some((e) => covers(e, denied)))) return false;
       } else if (!granted && from.safelist === undefined && entry.paths.some((allowed) => covers(allowed, pattern))) {
         // An allow limited to some networks is not held everywhere: it cannot be passed on.
         granted = true;
@@ -161,25 +180,34 @@ export class AccessEvaluator {
   /**
    * The CloudTruth rule for principals: everything a principal of this shape could be
    * allowed — its roles' operations everywhere, and every allow entry that may name it —
-   * must be held by the actor. Denies that apply to the shape are ignored on purpose: what
-   * the principal can do is a subset of this, so a change that lifts a deny (leaving a
-   * group, a reset password) is bounded too. Returns the first thing not held.
+   * must be held by the actor, except where a deny names the whole shape too (a tenant-wide
+   * deny binds both alike). Denies that may apply to only some of the shape, or that a
+   * change could lift (leaving a group), count for nothing: what the principal can do is a
+   * subset of this, so lifting a deny is bounded too. Returns the first thing not held.
    */
   firstUnheld(actor: TenantPrincipal, shape: PrincipalShape, sourceIp: string): Unheld | undefined {
+    const deniedToShape = (operation: Operation) => this.deniedPaths(shape, operation);
     for (const operation of new Set(shape.roles.filter(hasOwnRole).flatMap((role) => ROLE_OPERATIONS[role]))) {
-      if (!this.holds(actor, operation, '**', sourceIp)) return { operation, path: '**' };
+      if (!this.holds(actor, operation, '**', sourceIp, deniedToShape(operation))) return { operation, path: '**' };
     }
     for (const { policy } of this.compiled) {
       for (const entry of policy.entries) {
         if (entry.effect !== 'allow' || !entry.principals.some((selector) => selectorMayMatch(selector, shape))) continue;
         for (const path of entry.paths) {
           for (const operation of entry.operations) {
-            if (!this.holds(actor, operation, path, sourceIp)) return { operation, path, policy: policy.name };
+            if (!this.holds(actor, operation, path, sourceIp, deniedToShape(operation))) return { operation, path, policy: policy.name };
           }
         }
       }
     }
     return undefined;
+  }
+
+  /** Paths where a deny entry names every principal of the shape for this operation. */
+  private deniedPaths(shape: PrincipalShape, operation: Operation): string[] {
+    return this.rules.policies.flatMap((policy) =>
+      policy.entries.filter((e) => e.effect === 'deny' && e.operations.includes(operation) && e.principals.some((s) => selectorNamesAll(s, shape))).flatMap((e) => e.paths),
+    );
   }
 
   /** The policies with at least one entry naming this principal (for whoami). */

@@ -87,6 +87,45 @@ describe('taking over a principal by resetting its credential', () => {
   });
 });
 
+describe('denies that bind the actor and the target alike', () => {
+  it('lets an Owner reset a Contributor under a tenant-wide deny both share, and create one', async () => {
+    policy('nobody-deletes-audit', deny('*', ['delete'], ['audit/**']));
+    await admin.setPassword(owner(), 'bob', { newPassword: 'an-entirely-new-passphrase' });
+    await admin.disableTotp(owner(), 'bob');
+    await admin.createUser(owner(), { username: 'cleo', password: 'a-long-password-1', roles: ['contributor'], groups: [] });
+  });
+
+  it("lets an Admin reset another Admin when a deny on 'role:admin' binds both", async () => {
+    policy('admins-no-payroll', deny('role:admin', ['read'], ['payroll/**']));
+    h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'adam', hash, { roles: ['admin'] }));
+    await admin.setPassword(alice(), 'adam', { newPassword: 'an-entirely-new-passphrase' });
+  });
+
+  it("still refuses when the actor's deny is wider than the target's", async () => {
+    policy('alice-no-prod', deny('user:alice', ['read'], ['prod/**']));
+    policy('bob-no-prod-db', deny('user:bob', ['read'], ['prod/db']));
+    await refused(admin.setPassword(alice(), 'bob', { newPassword: 'an-entirely-new-passphrase' }));
+  });
+});
+
+describe('groups as such', () => {
+  it("refuses giving a group a role that 'role:' allow entries stretch past what the Admin holds", async () => {
+    policy('alice-no-prod-delete', deny('user:alice', ['delete']));
+    policy('viewers-delete-prod', allow('role:viewer', ['delete']));
+    h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'bob', hash, { roles: [], groups: ['prod-readers'] }));
+    const error = await refused(admin.putGroup(alice(), 'prod-readers', { roles: ['viewer'] }));
+    expect(error.message).toContain("(policy 'viewers-delete-prod')");
+    expect(h.identities.peek(TENANT_A, 'group', 'prod-readers')!.roles).toEqual([]);
+  });
+
+  it("refuses recreating a group whose 'group:' allows reach past what the Admin holds", async () => {
+    policy('alice-no-prod-read', deny('user:alice', ['read']));
+    policy('ops-read-prod', allow('group:ops', ['read']));
+    await refused(admin.putGroup(alice(), 'ops', { roles: [] }));
+    await admin.putGroup(owner(), 'ops', { roles: [] });
+  });
+});
+
 describe('group membership', () => {
   beforeEach(() => {
     policy('contractors-no-prod', deny('group:contractors', ['create', 'read', 'update', 'delete', 'list', 'grant']));
@@ -193,6 +232,16 @@ describe('changing your own password', () => {
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
     expect(h.identities.peek(TENANT_A, 'user', 'bob')!.lockedUntil).toBeGreaterThan(h.clock.now());
     await refused(h.auth.password({ tenant: TENANT_A, username: 'bob', password: 'a-new-password-by-thief' }), UnauthenticatedError);
+  });
+
+  it('counts no attempt for a refused new password, and the right current password clears the streak', async () => {
+    const bob = () => as('bob', ['contributor']);
+    for (let i = 0; i < 6; i++) await refused(admin.setPassword(bob(), 'bob', { currentPassword: PASSWORD, newPassword: 'short' }), InvalidRequestError);
+    expect(h.identities.peek(TENANT_A, 'user', 'bob')!.failedAttempts ?? 0).toBe(0);
+    await refused(admin.setPassword(bob(), 'bob', { currentPassword: 'wrong-guess', newPassword: 'an-entirely-new-passphrase' }), UnauthenticatedError);
+    expect(h.identities.peek(TENANT_A, 'user', 'bob')!.failedAttempts).toBe(1);
+    await admin.setPassword(bob(), 'bob', { currentPassword: PASSWORD, newPassword: 'an-entirely-new-passphrase' });
+    expect(h.identities.peek(TENANT_A, 'user', 'bob')!.failedAttempts).toBe(0);
   });
 
   it('changes it with the right current password', async () => {

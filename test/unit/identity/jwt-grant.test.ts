@@ -28,7 +28,7 @@ class FakeFederation implements FederatedTokenVerifier {
   }
 }
 
-const mainClaims = { iss: GITHUB, sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', ref: 'refs/heads/main', run_attempt: 1 };
+const mainClaims = { iss: GITHUB, sub: 'repo:acme/app:ref:refs/heads/main', repository: 'acme/app', repository_owner: 'acme', ref: 'refs/heads/main', run_attempt: 1 };
 const tagClaims = { ...mainClaims, sub: 'repo:acme/app:ref:refs/tags/v1.2.0', ref: 'refs/tags/v1.2.0' };
 
 let federation: FakeFederation;
@@ -58,7 +58,7 @@ beforeEach(() => {
       [
         { claims: { repository: 'acme/app', ref: 'refs/heads/main' }, roles: ['contributor'] },
         { claims: { repository: 'acme/app', ref: 'refs/tags/*' }, roles: ['admin'], groups: ['releasers'] },
-        { claims: { repository: 'acme/*' }, roles: ['viewer'] },
+        { claims: { repository_owner: 'acme', repository: 'acme/*' }, roles: ['viewer'] },
       ],
       { generation: 5 },
     ),
@@ -108,7 +108,7 @@ describe('Authentication.jwt: claim bindings', () => {
   });
 
   it('does not match a claim the token lacks, even against *', async () => {
-    h.identities.seed(TENANT_A, 'issuer', issuerRecord(TENANT_A, 'github', GITHUB, [{ claims: { environment: '*' }, roles: ['admin'] }]));
+    h.identities.seed(TENANT_A, 'issuer', issuerRecord(TENANT_A, 'github', GITHUB, [{ claims: { repository: 'acme/app', environment: '*' }, roles: ['admin'] }]));
     await refusal(grant(jwt(mainClaims, 'github')));
     const { principal } = await grant(jwt({ ...mainClaims, environment: 'prod' }, 'github'));
     expect(principal).toMatchObject({ roles: ['admin'] });
@@ -119,13 +119,28 @@ describe('Authentication.jwt: claim bindings', () => {
       TENANT_A,
       'issuer',
       issuerRecord(TENANT_A, 'github', GITHUB, [
-        { claims: { teams: 'platform' }, roles: ['admin'] },
-        { claims: { run_attempt: '1', fork: 'false' }, roles: ['viewer'] },
+        { claims: { repository: 'acme/app', teams: 'platform' }, roles: ['admin'] },
+        { claims: { repository: 'acme/app', run_attempt: '1', fork: 'false' }, roles: ['viewer'] },
       ]),
     );
     const { principal } = await grant(jwt({ ...mainClaims, teams: ['web', 'platform'], fork: false }, 'github'));
     expect(principal).toMatchObject({ roles: ['admin', 'viewer'] });
     await refusal(grant(jwt({ ...mainClaims, teams: [{ name: 'platform' }], fork: 'true' }, 'github')));
+  });
+
+  it('ignores a stored binding that names no caller (written before the rule), and keeps the specific ones', async () => {
+    h.identities.seed(
+      TENANT_A,
+      'issuer',
+      issuerRecord(TENANT_A, 'github', GITHUB, [
+        { claims: { sub: 'repo:*' }, roles: ['admin'] },
+        { claims: { ref: 'refs/heads/main' }, roles: ['admin'] },
+        { claims: { sub: 'repo:acme/app:*' }, roles: ['viewer'] },
+      ]),
+    );
+    const { principal } = await grant(jwt(mainClaims, 'github'));
+    expect(principal).toMatchObject({ roles: ['viewer'] });
+    await refusal(grant(jwt({ ...mainClaims, sub: 'repo:evil/app:ref:refs/heads/main', repository: 'evil/app' }, 'github')));
   });
 
   it('refuses a verified token without a subject', async () => {

@@ -144,6 +144,14 @@ describe('Authentication.password: refusals', () => {
     expect([unknown.message, wrong.message]).toEqual([GENERIC, GENERIC]);
   });
 
+  it('spends the decoy write on a locked user too, so a lock does not reveal the name by timing', async () => {
+    h.identities.seed(TENANT_A, 'user', { ...alice(), lockedUntil: NOW + 60_000 });
+    h.identities.resetCalls();
+    const locked = (await refusal(login())) as UnauthenticatedError;
+    expect(h.identities.calls).toMatchObject({ get: 1, reserveAttempt: 0, decoyAttempt: 1 });
+    expect(locked).toMatchObject({ message: GENERIC, auditReason: 'locked' });
+  });
+
   it('refuses a disabled user even with the right password, opening no session', async () => {
     h.identities.seed(TENANT_A, 'user', { ...alice(), status: 'disabled' });
     const error = await refusal(login());
