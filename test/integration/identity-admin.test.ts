@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem } from '../support/probe';
-import { startTestRuntime, type Client, type Response } from '../support/runtime';
+import { patient, startTestRuntime, type Client, type Response } from '../support/runtime';
 
 // Identity and access end to end on the local runtime: users and clients managed through
 // the API, password/TOTP/refresh logins, revocation through the authorizer's cache, the
@@ -35,35 +35,6 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * The runtime's client, but a 503 "dependency unavailable" (which promises that nothing
- * was changed, with Retry-After) is retried: on a loaded machine moto can be slow enough
- * for the audit chain to give up. No assertion in this file is about a 503.
- */
-function patient(inner: Client): Client {
-  const client: Client = {
-    async request(method, path, options) {
-      for (let attempt = 1; ; attempt++) {
-        const response = await inner.request(method, path, options);
-        if (response.status !== 503 || attempt === 3) return response;
-        await sleep(300);
-      }
-    },
-    async token(clientId, clientSecret) {
-      const response = await client.request('POST', '/v1/token', { body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret } });
-      if (response.status !== 200) throw new Error(`token request failed: ${response.status} ${JSON.stringify(response.body)}`);
-      return response.body.access_token as string;
-    },
-    adminToken: () => inner.adminToken(),
-    async onboard(name = 'tenant') {
-      const response = await client.request('POST', '/v1/admin/tenants', { token: await inner.adminToken(), body: { name } });
-      if (response.status !== 201) throw new Error(`onboarding failed: ${response.status} ${JSON.stringify(response.body)}`);
-      const { tenantId, owner } = response.body;
-      return { tenantId, clientId: owner.clientId, clientSecret: owner.clientSecret, token: await client.token(owner.clientId, owner.clientSecret) };
-    },
-  };
-  return client;
-}
 /** A password that is long enough and never contains a (non-hex) username. */
 const newPassword = () => `Pw-${randomUUID()}`;
 

@@ -7,7 +7,7 @@ import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmsTokenSigner } from '../../lambdas/adapters/kms/token-signer';
 import { expectProblem, imageOf, isAuditRow, rawDynamo, rawKms, scanTable, type RawItem } from '../support/probe';
-import { startTestRuntime, type Client, type Response } from '../support/runtime';
+import { patient, startTestRuntime, type Client, type Response } from '../support/runtime';
 
 // Attacks on identity, end to end on the local runtime against moto: races on the real
 // store (one TOTP code, one refresh token, used six times at once), escalation through
@@ -56,35 +56,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const newPassword = () => `Pw-${randomUUID()}`;
 
-/**
- * The runtime's client, but a 503 "dependency unavailable" (which promises that nothing
- * was changed) is retried: on a loaded machine moto can be slow enough for the audit chain
- * to give up. No assertion here is about a 503. The races below use the raw client.
- */
-function patient(inner: Client): Client {
-  const client: Client = {
-    async request(method, path, options) {
-      for (let attempt = 1; ; attempt++) {
-        const response = await inner.request(method, path, options);
-        if (response.status !== 503 || attempt === 3) return response;
-        await sleep(300);
-      }
-    },
-    async token(clientId, clientSecret) {
-      const response = await client.request('POST', '/v1/token', { body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret } });
-      if (response.status !== 200) throw new Error(`token request failed: ${response.status} ${JSON.stringify(response.body)}`);
-      return response.body.access_token as string;
-    },
-    adminToken: () => inner.adminToken(),
-    async onboard(name = 'tenant') {
-      const response = await client.request('POST', '/v1/admin/tenants', { token: await inner.adminToken(), body: { name } });
-      if (response.status !== 201) throw new Error(`onboarding failed: ${response.status} ${JSON.stringify(response.body)}`);
-      const { tenantId, owner } = response.body;
-      return { tenantId, clientId: owner.clientId, clientSecret: owner.clientSecret, token: await client.token(owner.clientId, owner.clientSecret) };
-    },
-  };
-  return client;
-}
 
 /**
  * Every row of the tenant as DynamoDB holds it, audit trail aside, read by key: its

@@ -58,15 +58,23 @@ interface CompiledPolicy {
   readonly safelist?: Safelist;
 }
 
-export function selectorMatches(selector: string, principal: TenantPrincipal): boolean {
+/**
+ * How a selector names principals: `*` all, `role:`/`group:` by membership, anything else
+ * by type and an id matched by `ids` (one principal's id, or a shape's id patterns).
+ */
+function selects(selector: string, member: { roles: readonly Role[]; groups?: readonly string[] | undefined; type?: string | undefined }, ids: (value: string) => boolean): boolean {
   if (selector === '*') return true;
   const colon = selector.indexOf(':');
   if (colon < 0) return false; // only '*' stands alone
   const kind = selector.slice(0, colon);
   const value = selector.slice(colon + 1);
-  if (kind === 'role') return principal.roles.includes(value as Role);
-  if (kind === 'group') return (principal.groups ?? []).includes(value);
-  return kind === principal.type && wildcardMatch(value, principal.id);
+  if (kind === 'role') return member.roles.includes(value as Role);
+  if (kind === 'group') return (member.groups ?? []).includes(value);
+  return kind === member.type && ids(value);
+}
+
+export function selectorMatches(selector: string, principal: TenantPrincipal): boolean {
+  return selects(selector, principal, (value) => wildcardMatch(value, principal.id));
 }
 
 const hasOwnRole = (role: string): role is Role => Object.hasOwn(ROLE_OPERATIONS, role);
@@ -87,14 +95,7 @@ export interface PrincipalShape {
 
 /** Could this selector name some principal of the shape? (Conservative: true when unsure.) */
 export function selectorMayMatch(selector: string, shape: PrincipalShape): boolean {
-  if (selector === '*') return true;
-  const colon = selector.indexOf(':');
-  if (colon < 0) return false;
-  const kind = selector.slice(0, colon);
-  const value = selector.slice(colon + 1);
-  if (kind === 'role') return shape.roles.includes(value as Role);
-  if (kind === 'group') return shape.groups.includes(value);
-  return kind === shape.type && shape.idPatterns.some((pattern) => wildcardsOverlap(value, pattern));
+  return selects(selector, shape, (value) => shape.idPatterns.some((pattern) => wildcardsOverlap(value, pattern)));
 }
 
 /**
@@ -103,14 +104,7 @@ export function selectorMayMatch(selector: string, shape: PrincipalShape): boole
  * pattern's stars can only be taken up by the selector's.
  */
 export function selectorNamesAll(selector: string, shape: PrincipalShape): boolean {
-  if (selector === '*') return true;
-  const colon = selector.indexOf(':');
-  if (colon < 0) return false;
-  const kind = selector.slice(0, colon);
-  const value = selector.slice(colon + 1);
-  if (kind === 'role') return shape.roles.includes(value as Role);
-  if (kind === 'group') return shape.groups.includes(value);
-  return kind === shape.type && shape.idPatterns.length > 0 && shape.idPatterns.every((pattern) => wildcardMatch(value, pattern));
+  return selects(selector, shape, (value) => shape.idPatterns.length > 0 && shape.idPatterns.every((pattern) => wildcardMatch(value, pattern)));
 }
 
 /** Something a principal could be allowed that the actor does not hold itself. */
