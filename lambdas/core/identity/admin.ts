@@ -327,6 +327,10 @@ export class IdentityAdmin {
     // Its members get its roles and whatever policies allow `group:<name>` (a recreated
     // group inherits both, and any memberships left from before).
     await this.assertMayEmpower(actor, { idPatterns: [], roles: input.roles, groups: [name] }, req.sourceIp, 'grant');
+    // A role the group loses takes its members out of the denies aimed at that role.
+    const old = await this.deps.store.get(actor.tenantId, 'group', name);
+    const lost = (old?.roles ?? []).filter((role) => !input.roles.includes(role));
+    await this.assertMayLiftDenies(actor, lost.map((role) => `role:${role}`), req.sourceIp);
     return this.putNamed(req, actor, 'group', name, (base) => ({ ...base, name, ...clean(input) }), (old) => assertMayManage(actor, old.roles));
   }
 
@@ -372,8 +376,8 @@ export class IdentityAdmin {
       this.assertMayGrant(actor, evaluator, (record as PolicyRecord).entries, req.sourceIp, 'replacing');
     } else {
       assertMayManage(actor, rolesOf(record as GroupRecord | IssuerRecord | IamBindingRecord));
-      // Deleting a group lifts the denies aimed at it from all its members.
-      if (kind === 'group') await this.assertMayLiftDenies(actor, `group:${name}`, req.sourceIp);
+      // Deleting a group lifts from its members the denies aimed at it and at its roles.
+      if (kind === 'group') await this.assertMayLiftDenies(actor, [`group:${name}`, ...(record as GroupRecord).roles.map((role) => `role:${role}`)], req.sourceIp);
     }
     await this.deps.store.remove(actor.tenantId, kind, name, record.rev, 0, req.audit?.pending(204, { name }));
   }
@@ -523,13 +527,13 @@ export class IdentityAdmin {
   }
 
   /** Removing what a deny entry names lifts the deny: the actor must hold what it takes away. */
-  private async assertMayLiftDenies(actor: TenantPrincipal, selector: string, sourceIp: string): Promise<void> {
-    if (actor.roles.includes('owner')) return; // Owners may always rewrite policies anyway.
+  private async assertMayLiftDenies(actor: TenantPrincipal, selectors: readonly string[], sourceIp: string): Promise<void> {
+    if (selectors.length === 0 || actor.roles.includes('owner')) return; // Owners may always rewrite policies anyway.
     const rules = await this.deps.store.accessRules(actor.tenantId);
     const evaluator = new AccessEvaluator(rules);
     for (const policy of rules.policies) {
       for (const entry of policy.entries) {
-        if (entry.effect !== 'deny' || !entry.principals.includes(selector)) continue;
+        if (entry.effect !== 'deny' || !entry.principals.some((p) => selectors.includes(p))) continue;
         for (const path of entry.paths) {
           for (const operation of entry.operations) {
             if (!evaluator.holds(actor, operation, path, sourceIp)) {

@@ -118,6 +118,17 @@ describe('groups as such', () => {
     expect(h.identities.peek(TENANT_A, 'group', 'prod-readers')!.roles).toEqual([]);
   });
 
+  it("refuses an Admin taking a role from a group when a deny on that role binds where the Admin is denied", async () => {
+    policy('alice-no-prod-read', deny('user:alice', ['read']));
+    policy('viewers-no-prod', deny('role:viewer', ['read']));
+    h.identities.seed(TENANT_A, 'group', groupRecord(TENANT_A, 'auditors', ['viewer']));
+    const error = await refused(admin.putGroup(alice(), 'auditors', { roles: [] }));
+    expect(error.message).toContain("You cannot lift a deny of 'read' on 'prod/**' (policy 'viewers-no-prod')");
+    await refused(admin.remove(alice(), 'group', 'auditors'));
+    expect(h.identities.peek(TENANT_A, 'group', 'auditors')!.roles).toEqual(['viewer']);
+    await admin.putGroup(owner(), 'auditors', { roles: [] });
+  });
+
   it("refuses recreating a group whose 'group:' allows reach past what the Admin holds", async () => {
     policy('alice-no-prod-read', deny('user:alice', ['read']));
     policy('ops-read-prod', allow('group:ops', ['read']));
