@@ -65,6 +65,7 @@ export function secretsRoutes(secretsFor: SecretsFor) {
       input: z.object({ params: pathParams, query: z.strictObject({ version: versionNumber.optional() }), body: noBody }),
       handle: async ({ input, principal, request }) => {
         const secret = await secrets(principal, request).read(principal, input.params.path, input.query.version);
+        request.audit.note({ version: secret.version }); // which version was read, never its value
         return { status: 200, body: secret, headers: { ETag: etag(secret.version) } };
       },
     }),

@@ -30,11 +30,8 @@ const GRANTS = {
     otp: z.string().min(1).max(16).optional(),
   }),
   refresh_token: z.strictObject({ grant_type: z.literal('refresh_token'), refresh_token: z.string().min(1).max(512) }),
-  // The signed request nested under `request`, or its four parts at the top level.
-  aws_iam: z.union([
-    z.strictObject({ grant_type: z.literal('aws_iam'), tenant, request: signedRequest }),
-    signedRequest.extend({ grant_type: z.literal('aws_iam'), tenant }).strict().transform(({ grant_type, tenant, ...request }) => ({ grant_type, tenant, request })),
-  ]),
+  // The signed request nested under `request` (or its four parts at the top level, below).
+  aws_iam: z.strictObject({ grant_type: z.literal('aws_iam'), tenant, request: signedRequest }),
   jwt: z.strictObject({
     grant_type: z.literal('jwt'),
     tenant,
@@ -42,6 +39,11 @@ const GRANTS = {
     role: z.enum(ROLES).optional(),
   }),
 } as const;
+/** `aws_iam` with `method`, `url`, `headers` and `body` at the top level, as some clients send it. */
+const FLAT_AWS_IAM = signedRequest
+  .extend({ grant_type: z.literal('aws_iam'), tenant })
+  .strict()
+  .transform(({ grant_type, tenant, ...request }) => ({ grant_type, tenant, request }));
 type GrantType = keyof typeof GRANTS;
 const GRANT_TYPES = Object.keys(GRANTS) as GrantType[];
 
@@ -59,7 +61,9 @@ export function tokenRoutes(auth: Authentication, signer: TokenSigner) {
             ctx.addIssue({ code: 'custom', path: ['grant_type'], message: `unsupported grant_type; use one of ${GRANT_TYPES.join(', ')}` });
             return z.NEVER;
           }
-          const parsed = GRANTS[body.grant_type as GrantType].safeParse(body);
+          // The shape the body leans to decides, so a mistake is named by its own field.
+          const flat = body.grant_type === 'aws_iam' && !Object.hasOwn(body, 'request') && Object.hasOwn(body, 'url');
+          const parsed = (flat ? FLAT_AWS_IAM : GRANTS[body.grant_type as GrantType]).safeParse(body);
           if (!parsed.success) {
             // Name the fields that are wrong, never echo their values (one may be a secret).
             for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });

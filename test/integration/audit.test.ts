@@ -85,7 +85,7 @@ describe('one audit event per request', () => {
       region: 'eu-west-1',
     });
     expect(byId(ids[2]!)).toMatchObject({ action: 'secret.write', outcome: 'failure', status: 412, details: { error: 'version-conflict' } });
-    expect(byId(ids[4]!)).toMatchObject({ action: 'secret.read', outcome: 'success', resource: 'app/one' });
+    expect(byId(ids[4]!)).toMatchObject({ action: 'secret.read', outcome: 'success', resource: 'app/one', details: { version: 2 } });
     expect(byId(ids[7]!)).toMatchObject({ action: 'secret.read', outcome: 'failure', status: 400, resource: 'a//b' });
     for (const event of events) {
       expect(event.sourceIp).toBe('127.0.0.1');

@@ -68,6 +68,16 @@ describe('grant_type=aws_iam', () => {
     expect((await token({ grant_type: 'aws_iam', tenant: a.tenantId, ...signed })).status).toBe(200);
   });
 
+  it('names the missing or wrong field of a malformed aws_iam grant (400), in either shape', async () => {
+    const missing = await token({ grant_type: 'aws_iam', tenant: a.tenantId });
+    expectProblem(missing, 400);
+    expect(missing.body.errors.map((e: { field: string }) => e.field)).toEqual(['body.request']);
+    const { headers: _h, ...noHeaders } = await sign(deployer);
+    const flat = await token({ grant_type: 'aws_iam', tenant: a.tenantId, ...noHeaders });
+    expectProblem(flat, 400);
+    expect(flat.body.errors.map((e: { field: string }) => e.field)).toEqual(['body.headers']);
+  });
+
   it('refuses a replay of the same signed request', async () => {
     // Signed for a second no other test uses: two signings in one second are identical.
     const signed = await sign(deployer, { now: new Date(Date.now() - 7_000) });
