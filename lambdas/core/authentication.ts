@@ -4,7 +4,8 @@ import type { ClientRepository } from '../ports/tenant-repository';
 import { verifySecret } from './credentials';
 import { UnauthenticatedError } from './errors';
 import { scopeOfClientId, TENANT_ID } from './ids';
-import { isLocked, lockAfter, LOCKOUT } from './identity/lockout';
+import { isLocked } from './identity/lockout';
+import { claimPasswordAttempt, failClientSecret, failPasswordAttempt } from './identity/attempts';
 import { USERNAME } from './identity/names';
 import { newRefreshToken, parseRefreshToken, REFRESH_WINDOW_MS, refreshTokenHash, SESSION_MAX_MS } from './identity/refresh-tokens';
 import { acceptedStep, type TotpSeeds } from './identity/totp';
@@ -66,7 +67,7 @@ export class Authentication {
     const secretMatches = await verifySecret(clientSecret, client?.secretHash);
     if (!client || locked || !secretMatches || client.status !== 'active') {
       if (client && client.scope !== 'platform' && !locked && !secretMatches) {
-        await this.deps.identities.recordFailure(client.scope, 'client', client.clientId, (failures) => lockAfter(failures, 'client', now));
+        await failClientSecret(this.deps.identities, client, now);
       }
       throw new UnauthenticatedError();
     }
@@ -87,16 +88,13 @@ export class Authentication {
     const user = valid ? await this.deps.identities.get(input.tenant, 'user', input.username) : undefined;
     // The attempt is claimed before the password is checked, so a burst of parallel
     // guesses gets the same few tries as a sequence (core/identity/lockout.ts).
-    const attempt =
-      user && !isLocked(user, now)
-        ? await this.deps.identities.reserveAttempt(user.tenantId, user.username, now, LOCKOUT.user.threshold, (n) => lockAfter(n, 'user', now))
-        : undefined;
+    const attempt = user ? await claimPasswordAttempt(this.deps.identities, user, now) : undefined;
     // An unknown or locked user costs the same write, and a locked, refused or missing one
     // the same hash, as a wrong password: neither the answer nor its timing tells which.
     if (valid && (!user || isLocked(user, now))) await this.deps.identities.decoyAttempt(input.tenant);
     const passwordMatches = await verifySecret(input.password, attempt === undefined ? undefined : user?.passwordHash);
     if (!user || attempt === undefined || !passwordMatches) {
-      if (user && attempt !== undefined) await this.fail(user, attempt, now);
+      if (user && attempt !== undefined) await failPasswordAttempt(this.deps.identities, user, attempt, now);
       throw new UnauthenticatedError(undefined, !user ? 'unknown-user' : attempt === undefined ? 'locked' : 'bad-password');
     }
     if (user.status !== 'active') throw new UnauthenticatedError(undefined, 'disabled');
@@ -108,7 +106,7 @@ export class Authentication {
       const step = acceptedStep(secret, input.otp, now, user.totp!.lastStep);
       // A wrong or replayed code counts as a failure: TOTP cannot be brute-forced either.
       if (step === undefined || !(await this.deps.identities.claimOtpStep(user.tenantId, user.username, step))) {
-        await this.fail(user, attempt, now);
+        await failPasswordAttempt(this.deps.identities, user, attempt, now);
         throw new UnauthenticatedError(undefined, 'bad-otp');
       }
     }
@@ -237,12 +235,6 @@ export class Authentication {
   ): Promise<TenantPrincipal> {
     const groups = groupNames.length ? await this.deps.identities.groups(tenantId, groupNames) : [];
     return { kind: 'tenant', tenantId, type, id, roles: effectiveRoles(roles, groups), groups: groups.map((g) => g.name), ...(authMethod ? { authMethod } : {}) };
-  }
-
-  /** The attempt was already counted when reserved: lock once the streak reaches the threshold. */
-  private async fail(user: UserRecord, attempt: number, now: number): Promise<void> {
-    const until = lockAfter(attempt, 'user', now);
-    if (until !== undefined) await this.deps.identities.lockUser(user.tenantId, user.username, until);
   }
 
   private totp(): TotpSeeds {

@@ -24,7 +24,8 @@ import { describePrincipal, type Principal, type Role, type TenantPrincipal, typ
 import { MAX_IAM_BINDINGS, MAX_ISSUERS, MAX_POLICIES } from './names';
 import { assertMayAssign, assertMayManage, effectiveRoles } from './roles';
 import { acceptedStep, newTotpSecret, otpauthUri, type TotpSeeds } from './totp';
-import { isLocked, lockAfter, LOCKOUT } from './lockout';
+import { isLocked } from './lockout';
+import { claimPasswordAttempt, failClientSecret, failPasswordAttempt } from './attempts';
 import { wildcardsOverlap } from '../wildcard';
 
 export interface IdentityAdminDeps {
@@ -548,14 +549,11 @@ export class IdentityAdmin {
   /** A user's own password, checked for a change: attempts are claimed first, as at login. */
   private async checkOwnPassword(user: UserRecord, password: string): Promise<void> {
     const now = this.deps.clock.now();
-    const attempt = isLocked(user, now)
-      ? undefined
-      : await this.deps.store.reserveAttempt(user.tenantId, user.username, now, LOCKOUT.user.threshold, (n) => lockAfter(n, 'user', now));
+    const attempt = await claimPasswordAttempt(this.deps.store, user, now);
     // A stolen token must not become an unlimited password oracle: failures lock here too.
     const matches = await verifySecret(password, attempt === undefined ? undefined : user.passwordHash);
     if (attempt === undefined || !matches) {
-      const until = attempt === undefined ? undefined : lockAfter(attempt, 'user', now);
-      if (until !== undefined) await this.deps.store.lockUser(user.tenantId, user.username, until);
+      if (attempt !== undefined) await failPasswordAttempt(this.deps.store, user, attempt, now);
       throw new UnauthenticatedError();
     }
     // The right password ends the streak, as a login does, even if the change then fails.
@@ -568,7 +566,7 @@ export class IdentityAdmin {
     const locked = isLocked(client, now);
     const matches = await verifySecret(secret, client.secretHash);
     if (locked || !matches) {
-      if (!locked) await this.deps.store.recordFailure(client.scope, 'client', client.clientId, (failures) => lockAfter(failures, 'client', now));
+      if (!locked) await failClientSecret(this.deps.store, client, now);
       throw new UnauthenticatedError();
     }
   }
