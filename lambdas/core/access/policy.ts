@@ -180,7 +180,9 @@ export class AccessEvaluator {
    * subset of this, so lifting a deny is bounded too. Returns the first thing not held.
    */
   firstUnheld(actor: TenantPrincipal, shape: PrincipalShape, sourceIp: string): Unheld | undefined {
-    const deniedToShape = (operation: Operation) => this.deniedPaths(shape, operation);
+    // Computed once per operation: the loops below ask for it per entry and path.
+    const denied = new Map<Operation, string[]>();
+    const deniedToShape = (operation: Operation) => denied.get(operation) ?? denied.set(operation, this.deniedPaths(shape, operation)).get(operation)!;
     for (const operation of new Set(shape.roles.filter(hasOwnRole).flatMap((role) => ROLE_OPERATIONS[role]))) {
       if (!this.holds(actor, operation, '**', sourceIp, deniedToShape(operation))) return { operation, path: '**' };
     }

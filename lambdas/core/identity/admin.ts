@@ -97,7 +97,7 @@ export class IdentityAdmin {
 
   async createUser(req: AdminRequest, input: UserInput): Promise<UserView> {
     const actor = await this.admin(req);
-    await this.assertMayEmpower(actor, await this.shape(actor, 'user', [input.username], input.roles, input.groups, input.groups), req.sourceIp, 'grant');
+    await this.assertMayEmpowerPrincipal(actor, 'user', [input.username], input.roles, input.groups, req.sourceIp, 'grant', input.groups);
     assertPasswordAcceptable(input.password, input.username);
     const stamp = this.stamp(actor);
     const user: UserRecord = {
@@ -120,8 +120,8 @@ export class IdentityAdmin {
     const user = await this.mustGet(actor.tenantId, 'user', username);
     assertMayManage(actor, user.roles);
     if (empowers(changes)) {
-      const shape = await this.shape(actor, 'user', [username], changes.roles ?? user.roles, changes.groups ?? user.groups, addedGroups(user.groups, changes.groups));
-      await this.assertMayEmpower(actor, shape, req.sourceIp, 'grant');
+      const { roles = user.roles, groups = user.groups } = changes;
+      await this.assertMayEmpowerPrincipal(actor, 'user', [username], roles, groups, req.sourceIp, 'grant', addedGroups(user.groups, changes.groups));
     }
     const disabling = changes.status === 'disabled' && user.status !== 'disabled';
     const next: UserRecord = {
@@ -161,7 +161,7 @@ export class IdentityAdmin {
     } else {
       // A reset hands the actor the user's access: it must hold all of it itself.
       assertMayManage(actor, user.roles);
-      await this.assertMayEmpower(actor, await this.shape(actor, 'user', [username], user.roles, user.groups), req.sourceIp, 'takeover');
+      await this.assertMayEmpowerPrincipal(actor, 'user', [username], user.roles, user.groups, req.sourceIp, 'takeover');
     }
     const { lockedUntil: _lock, ...rest } = user;
     const next: UserRecord = {
@@ -208,7 +208,7 @@ export class IdentityAdmin {
     const user = await this.mustGet(actor.tenantId, 'user', username);
     if (!isSelf(req.principal, 'user', username)) {
       assertMayManage(actor, user.roles);
-      await this.assertMayEmpower(actor, await this.shape(actor, 'user', [username], user.roles, user.groups), req.sourceIp, 'takeover');
+      await this.assertMayEmpowerPrincipal(actor, 'user', [username], user.roles, user.groups, req.sourceIp, 'takeover');
     }
     // Yourself: only from a session that proved the second factor, so a token stolen from
     // a password-only login cannot strip it.
@@ -236,7 +236,7 @@ export class IdentityAdmin {
   async createClient(req: AdminRequest, input: ClientInput): Promise<ClientView & { clientSecret: string }> {
     const actor = await this.admin(req);
     const clientId = newClientId(actor.tenantId);
-    await this.assertMayEmpower(actor, await this.shape(actor, 'client', [clientId], input.roles, input.groups, input.groups), req.sourceIp, 'grant');
+    await this.assertMayEmpowerPrincipal(actor, 'client', [clientId], input.roles, input.groups, req.sourceIp, 'grant', input.groups);
     const clientSecret = newClientSecret();
     const client: ClientRecord = {
       scope: actor.tenantId,
@@ -259,8 +259,8 @@ export class IdentityAdmin {
     const client = await this.mustGet(actor.tenantId, 'client', clientId);
     assertMayManage(actor, client.roles);
     if (empowers(changes)) {
-      const shape = await this.shape(actor, 'client', [clientId], changes.roles ?? client.roles, changes.groups ?? client.groups ?? [], addedGroups(client.groups ?? [], changes.groups));
-      await this.assertMayEmpower(actor, shape, req.sourceIp, 'grant');
+      const { roles = client.roles, groups = client.groups ?? [] } = changes;
+      await this.assertMayEmpowerPrincipal(actor, 'client', [clientId], roles, groups, req.sourceIp, 'grant', addedGroups(client.groups ?? [], changes.groups));
     }
     const disabling = changes.status === 'disabled' && client.status !== 'disabled';
     const next: ClientRecord = {
@@ -288,7 +288,7 @@ export class IdentityAdmin {
     } else {
       // The new secret hands the actor the client's access: it must hold all of it itself.
       assertMayManage(actor, client.roles);
-      await this.assertMayEmpower(actor, await this.shape(actor, 'client', [clientId], client.roles, client.groups ?? []), req.sourceIp, 'takeover');
+      await this.assertMayEmpowerPrincipal(actor, 'client', [clientId], client.roles, client.groups ?? [], req.sourceIp, 'takeover');
     }
     const clientSecret = newClientSecret();
     const { lockedUntil: _lock, ...rest } = client;
@@ -327,22 +327,24 @@ export class IdentityAdmin {
     assertNoOwnerRole(input.roles, 'A group');
     // Its members get its roles and whatever policies allow `group:<name>` (a recreated
     // group inherits both, and any memberships left from before).
-    await this.assertMayEmpower(actor, { idPatterns: [], roles: input.roles, groups: [name] }, req.sourceIp, 'grant');
-    // A role the group loses takes its members out of the denies aimed at that role.
-    const old = await this.deps.store.get(actor.tenantId, 'group', name);
-    const lost = (old?.roles ?? []).filter((role) => !input.roles.includes(role));
-    await this.assertMayLiftDenies(actor, lost.map((role) => `role:${role}`), req.sourceIp);
-    return this.putNamed(req, actor, 'group', name, (base) => ({ ...base, name, ...clean(input) }), (old) => assertMayManage(actor, old.roles));
+    const evaluator = await this.evaluator(actor);
+    this.assertMayEmpower(actor, evaluator, [{ idPatterns: [], roles: input.roles, groups: [name] }], req.sourceIp, 'grant');
+    return this.putNamed(req, actor, 'group', name, (base) => ({ ...base, name, ...clean(input) }), (old) => {
+      assertMayManage(actor, old.roles);
+      // A role the group loses takes its members out of the denies aimed at that role.
+      const lost = old.roles.filter((role) => !input.roles.includes(role));
+      this.assertMayLiftDenies(actor, evaluator, lost.map((role) => `role:${role}`), req.sourceIp);
+    });
   }
 
   async putIssuer(req: AdminRequest, name: string, input: IssuerInput): Promise<{ record: IssuerRecord; created: boolean }> {
     const actor = await this.admin(req);
     assertNoOwnerRole(input.bindings.flatMap((b: ClaimBinding) => b.roles), 'A trusted issuer');
     // Each binding mints principals `federated:<issuer name>:<sub>`, for any sub it admits.
-    for (const binding of input.bindings) {
-      const groups = binding.groups ?? [];
-      await this.assertMayEmpower(actor, await this.shape(actor, 'federated', [`${name}:*`], binding.roles, groups, groups), req.sourceIp, 'grant');
-    }
+    const named = input.bindings.flatMap((b) => b.groups ?? []);
+    const groups = await this.groupsNamed(actor, named, named);
+    const shapes = input.bindings.map((b) => shapeOf('federated', [`${name}:*`], b.roles, b.groups ?? [], groups));
+    this.assertMayEmpower(actor, await this.evaluator(actor), shapes, req.sourceIp, 'grant');
     return this.putNamed(req, actor, 'issuer', name, (base, old) => ({ ...base, name, ...clean(input), generation: this.nextGeneration(old) }), (old) =>
       assertMayManage(actor, old.bindings.flatMap((b) => b.roles)), MAX_ISSUERS);
   }
@@ -350,8 +352,7 @@ export class IdentityAdmin {
   async putIamBinding(req: AdminRequest, name: string, input: IamBindingInput): Promise<{ record: IamBindingRecord; created: boolean }> {
     const actor = await this.admin(req);
     assertNoOwnerRole(input.roles, 'An IAM binding');
-    const groups = input.groups ?? [];
-    await this.assertMayEmpower(actor, await this.shape(actor, 'iam', iamIdPatterns(input.arnPattern), input.roles, groups, groups), req.sourceIp, 'grant');
+    await this.assertMayEmpowerPrincipal(actor, 'iam', iamIdPatterns(input.arnPattern), input.roles, input.groups ?? [], req.sourceIp, 'grant', input.groups ?? []);
     return this.putNamed(req, actor, 'iam-binding', name, (base, old) => ({ ...base, name, ...clean(input), generation: this.nextGeneration(old) }), (old) =>
       assertMayManage(actor, old.roles), MAX_IAM_BINDINGS);
   }
@@ -363,7 +364,7 @@ export class IdentityAdmin {
    */
   async putPolicy(req: AdminRequest, name: string, input: PolicyInput): Promise<{ record: PolicyRecord; created: boolean }> {
     const actor = await this.inNetwork(req, tenantOf(req.principal));
-    const evaluator = new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
+    const evaluator = await this.evaluator(actor);
     this.assertMayGrant(actor, evaluator, input.entries, req.sourceIp);
     return this.putNamed(req, actor, 'policy', name, (base) => ({ ...base, name, ...clean(input) }), (old) =>
       this.assertMayGrant(actor, evaluator, old.entries, req.sourceIp, 'replacing'), MAX_POLICIES);
@@ -373,12 +374,15 @@ export class IdentityAdmin {
     const actor = kind === 'policy' ? await this.policyReader(req) : await this.admin(req);
     const record = await this.mustGet(actor.tenantId, kind, name);
     if (kind === 'policy') {
-      const evaluator = new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
+      const evaluator = await this.evaluator(actor);
       this.assertMayGrant(actor, evaluator, (record as PolicyRecord).entries, req.sourceIp, 'replacing');
     } else {
       assertMayManage(actor, rolesOf(record as GroupRecord | IssuerRecord | IamBindingRecord));
       // Deleting a group lifts from its members the denies aimed at it and at its roles.
-      if (kind === 'group') await this.assertMayLiftDenies(actor, [`group:${name}`, ...(record as GroupRecord).roles.map((role) => `role:${role}`)], req.sourceIp);
+      if (kind === 'group') {
+        const selectors = [`group:${name}`, ...(record as GroupRecord).roles.map((role) => `role:${role}`)];
+        this.assertMayLiftDenies(actor, await this.evaluator(actor), selectors, req.sourceIp);
+      }
     }
     await this.deps.store.remove(actor.tenantId, kind, name, record.rev, 0, req.audit?.pending(204, { name }));
   }
@@ -445,11 +449,11 @@ export class IdentityAdmin {
     kind: K,
     name: string,
     build: (base: { tenantId: string } & ReturnType<IdentityAdmin['stamp']>, old: IdentityRecords[K] | undefined) => IdentityRecords[K],
-    mayReplace: (old: IdentityRecords[K]) => void,
+    mayReplace: (old: IdentityRecords[K]) => void | Promise<void>,
     cap?: number,
   ): Promise<{ record: IdentityRecords[K]; created: boolean }> {
     const old = await this.deps.store.get(actor.tenantId, kind, name);
-    if (old) mayReplace(old);
+    if (old) await mayReplace(old);
     else if (cap !== undefined && (await this.deps.store.all(actor.tenantId, kind)).length >= cap) {
       throw new ConflictError(`A tenant can have at most ${cap} of these; delete one first.`);
     }
@@ -473,39 +477,47 @@ export class IdentityAdmin {
         if (!owner && !evaluator.holds(actor, 'grant', pattern, sourceIp)) {
           throw new ForbiddenError(`You do not hold 'grant' on '${pattern}'.`);
         }
-        const handsOut = mode === 'writing' ? entry.effect === 'allow' : entry.effect === 'deny' && !owner;
-        if (!handsOut) continue;
+        if (mode !== 'writing' || entry.effect !== 'allow') continue;
         for (const operation of entry.operations) {
           if (!evaluator.holds(actor, operation, pattern, sourceIp)) {
-            throw new ForbiddenError(
-              mode === 'writing'
-                ? `You cannot grant '${operation}' on '${pattern}': you do not hold it there yourself.`
-                : `You cannot lift a deny of '${operation}' on '${pattern}': you do not hold it there yourself.`,
-            );
+            throw new ForbiddenError(`You cannot grant '${operation}' on '${pattern}': you do not hold it there yourself.`);
           }
         }
       }
     }
+    if (mode === 'replacing') this.assertMayLift(actor, evaluator, entries, sourceIp);
+  }
+
+  /** The tenant's policies and safelist, read once per request and shared by its checks. */
+  private async evaluator(actor: TenantPrincipal): Promise<AccessEvaluator> {
+    return new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
   }
 
   /**
-   * The principal a change would create, edit or hand over, with its groups' roles.
-   * Groups in `mustExist` (the ones the change adds) must exist; a stale membership of a
-   * deleted group just counts for nothing.
+   * The named groups that exist. Those in `mustExist` (the ones a change adds) must; a
+   * stale membership of a deleted group just counts for nothing.
    */
-  private async shape(
+  private async groupsNamed(actor: TenantPrincipal, names: readonly string[], mustExist: readonly string[]): Promise<GroupRecord[]> {
+    const unique = [...new Set(names)];
+    const groups = unique.length ? await this.deps.store.groups(actor.tenantId, unique) : [];
+    const missing = mustExist.filter((n) => !groups.some((g) => g.name === n));
+    if (missing.length) throw new InvalidRequestError(`No group '${missing[0]}'.`, [{ field: 'groups', message: 'unknown group' }]);
+    return groups;
+  }
+
+  /** assertMayEmpower for one principal a change creates, edits or hands over. */
+  private async assertMayEmpowerPrincipal(
     actor: TenantPrincipal,
     type: TenantPrincipalType,
     idPatterns: readonly string[],
     roles: readonly Role[],
     groupNames: readonly string[],
+    sourceIp: string,
+    purpose: 'grant' | 'takeover',
     mustExist: readonly string[] = [],
-  ): Promise<PrincipalShape> {
-    const unique = [...new Set(groupNames)];
-    const groups = unique.length ? await this.deps.store.groups(actor.tenantId, unique) : [];
-    const missing = mustExist.filter((n) => !groups.some((g) => g.name === n));
-    if (missing.length) throw new InvalidRequestError(`No group '${missing[0]}'.`, [{ field: 'groups', message: 'unknown group' }]);
-    return { type, idPatterns, roles: effectiveRoles(roles, groups), groups: groups.map((g) => g.name) };
+  ): Promise<void> {
+    const groups = await this.groupsNamed(actor, groupNames, mustExist);
+    this.assertMayEmpower(actor, await this.evaluator(actor), [shapeOf(type, idPatterns, roles, groupNames, groups)], sourceIp, purpose);
   }
 
   /**
@@ -514,32 +526,41 @@ export class IdentityAdmin {
    * the actor's, and nothing the principal could be allowed — by its roles or by any allow
    * entry that may name it — that the actor does not hold itself.
    */
-  private async assertMayEmpower(actor: TenantPrincipal, shape: PrincipalShape, sourceIp: string, purpose: 'grant' | 'takeover'): Promise<void> {
-    if (purpose === 'grant') assertMayAssign(actor, shape.roles);
-    const evaluator = new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
-    const unheld = evaluator.firstUnheld(actor, shape, sourceIp);
-    if (!unheld) return;
-    const { operation, path, policy } = unheld;
-    if (purpose === 'takeover') {
-      throw new ForbiddenError(`You cannot reset the credentials of a principal that may '${operation}' on '${path}': you do not hold it there yourself.`);
+  private assertMayEmpower(actor: TenantPrincipal, evaluator: AccessEvaluator, shapes: readonly PrincipalShape[], sourceIp: string, purpose: 'grant' | 'takeover'): void {
+    for (const shape of shapes) {
+      if (purpose === 'grant') assertMayAssign(actor, shape.roles);
+      const unheld = evaluator.firstUnheld(actor, shape, sourceIp);
+      if (!unheld) continue;
+      const { operation, path, policy } = unheld;
+      if (purpose === 'takeover') {
+        throw new ForbiddenError(`You cannot reset the credentials of a principal that may '${operation}' on '${path}': you do not hold it there yourself.`);
+      }
+      if (policy === undefined) throw new ForbiddenError(`You cannot grant a role that includes '${operation}' everywhere: a policy limits your own '${operation}'.`);
+      throw new ForbiddenError(`You cannot give this principal '${operation}' on '${path}' (policy '${policy}'): you do not hold it there yourself.`);
     }
-    if (policy === undefined) throw new ForbiddenError(`You cannot grant a role that includes '${operation}' everywhere: a policy limits your own '${operation}'.`);
-    throw new ForbiddenError(`You cannot give this principal '${operation}' on '${path}' (policy '${policy}'): you do not hold it there yourself.`);
   }
 
-  /** Removing what a deny entry names lifts the deny: the actor must hold what it takes away. */
-  private async assertMayLiftDenies(actor: TenantPrincipal, selectors: readonly string[], sourceIp: string): Promise<void> {
-    if (selectors.length === 0 || actor.roles.includes('owner')) return; // Owners may always rewrite policies anyway.
-    const rules = await this.deps.store.accessRules(actor.tenantId);
-    const evaluator = new AccessEvaluator(rules);
-    for (const policy of rules.policies) {
-      for (const entry of policy.entries) {
-        if (entry.effect !== 'deny' || !entry.principals.some((p) => selectors.includes(p))) continue;
-        for (const path of entry.paths) {
-          for (const operation of entry.operations) {
-            if (!evaluator.holds(actor, operation, path, sourceIp)) {
-              throw new ForbiddenError(`You cannot lift a deny of '${operation}' on '${path}' (policy '${policy.name}'): you do not hold it there yourself.`);
-            }
+  /** Taking away what deny entries name (a group, a role) lifts those denies. */
+  private assertMayLiftDenies(actor: TenantPrincipal, evaluator: AccessEvaluator, selectors: readonly string[], sourceIp: string): void {
+    if (selectors.length === 0) return;
+    for (const policy of evaluator.rules.policies) {
+      this.assertMayLift(actor, evaluator, policy.entries.filter((e) => e.principals.some((p) => selectors.includes(p))), sourceIp, policy.name);
+    }
+  }
+
+  /**
+   * Removing deny entries hands back what they took away: the actor must hold it. Owners
+   * may always rewrite policies anyway (nothing can lock the Owners out).
+   */
+  private assertMayLift(actor: TenantPrincipal, evaluator: AccessEvaluator, entries: readonly AccessEntry[], sourceIp: string, policy?: string): void {
+    if (actor.roles.includes('owner')) return;
+    for (const entry of entries) {
+      if (entry.effect !== 'deny') continue;
+      for (const path of entry.paths) {
+        for (const operation of entry.operations) {
+          if (!evaluator.holds(actor, operation, path, sourceIp)) {
+            const from = policy === undefined ? '' : ` (policy '${policy}')`;
+            throw new ForbiddenError(`You cannot lift a deny of '${operation}' on '${path}'${from}: you do not hold it there yourself.`);
           }
         }
       }
@@ -598,7 +619,7 @@ export class IdentityAdmin {
   private async policyReader(req: AdminRequest): Promise<TenantPrincipal> {
     const actor = await this.inNetwork(req, tenantOf(req.principal));
     if (actor.roles.includes('owner') || actor.roles.includes('admin')) return actor;
-    const evaluator = new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
+    const evaluator = await this.evaluator(actor);
     if (!evaluator.mayAnywhere(actor, 'grant', req.sourceIp)) throw new ForbiddenError('Only Owners, Admins and holders of grant can read policies.');
     return actor;
   }
@@ -715,6 +736,12 @@ function isSelf(principal: Principal, kind: 'user' | 'client', id: string): bool
 
 function lostRoles(before: readonly Role[], after: readonly Role[] | undefined): boolean {
   return after !== undefined && before.some((role) => !after.includes(role));
+}
+
+/** A principal as the grant bound sees it: its own roles and those of the groups that exist. */
+function shapeOf(type: TenantPrincipalType, idPatterns: readonly string[], roles: readonly Role[], groupNames: readonly string[], groups: readonly GroupRecord[]): PrincipalShape {
+  const mine = groups.filter((g) => groupNames.includes(g.name));
+  return { type, idPatterns, roles: effectiveRoles(roles, mine), groups: mine.map((g) => g.name) };
 }
 
 /** Changes that can give a principal more than it has: roles, groups, re-enabling. */
