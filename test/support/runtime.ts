@@ -25,8 +25,8 @@ export async function startTestRuntime(options: { authorizerCacheTtlMs?: number;
 
 export function clientFor(runtime: LocalRuntime): Client {
   let adminToken: string | undefined;
-  const client: Client = {
-    async request(method, path, options = {}) {
+  const client: Client = clientOver(
+    async (method, path, options = {}) => {
       const headers: Record<string, string> = { ...options.headers };
       if (options.token) headers.authorization = `Bearer ${options.token}`;
       let body: string | undefined = options.rawBody;
@@ -44,22 +44,8 @@ export function clientFor(runtime: LocalRuntime): Client {
       }
       return { status: response.status, headers: response.headers, body: parsed as any };
     },
-    async token(clientId, clientSecret) {
-      const response = await client.request('POST', '/v1/token', { body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret } });
-      if (response.status !== 200) throw new Error(`token request failed: ${response.status} ${JSON.stringify(response.body)}`);
-      return response.body.access_token as string;
-    },
-    async adminToken() {
-      adminToken ??= await client.token(runtime.admin.clientId, runtime.admin.clientSecret);
-      return adminToken;
-    },
-    async onboard(name = 'tenant') {
-      const response = await client.request('POST', '/v1/admin/tenants', { token: await client.adminToken(), body: { name } });
-      if (response.status !== 201) throw new Error(`onboarding failed: ${response.status} ${JSON.stringify(response.body)}`);
-      const { tenantId, owner } = response.body;
-      return { tenantId, clientId: owner.clientId, clientSecret: owner.clientSecret, token: await client.token(owner.clientId, owner.clientSecret) };
-    },
-  };
+    async () => (adminToken ??= await client.token(runtime.admin.clientId, runtime.admin.clientSecret)),
+  );
   return client;
 }
 
@@ -71,22 +57,27 @@ export function clientFor(runtime: LocalRuntime): Client {
  */
 export function patient(inner: Client): Client {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  return clientOver(async (method, path, options) => {
+    for (let attempt = 1; ; attempt++) {
+      const response = await inner.request(method, path, options);
+      if (response.status !== 503 || attempt === 3) return response;
+      await sleep(300);
+    }
+  }, () => inner.adminToken());
+}
+
+/** Logins and onboarding over one way of sending requests. */
+function clientOver(request: Client['request'], adminToken: () => Promise<string>): Client {
   const client: Client = {
-    async request(method, path, options) {
-      for (let attempt = 1; ; attempt++) {
-        const response = await inner.request(method, path, options);
-        if (response.status !== 503 || attempt === 3) return response;
-        await sleep(300);
-      }
-    },
+    request,
+    adminToken,
     async token(clientId, clientSecret) {
-      const response = await client.request('POST', '/v1/token', { body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret } });
+      const response = await request('POST', '/v1/token', { body: { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret } });
       if (response.status !== 200) throw new Error(`token request failed: ${response.status} ${JSON.stringify(response.body)}`);
       return response.body.access_token as string;
     },
-    adminToken: () => inner.adminToken(),
     async onboard(name = 'tenant') {
-      const response = await client.request('POST', '/v1/admin/tenants', { token: await inner.adminToken(), body: { name } });
+      const response = await request('POST', '/v1/admin/tenants', { token: await adminToken(), body: { name } });
       if (response.status !== 201) throw new Error(`onboarding failed: ${response.status} ${JSON.stringify(response.body)}`);
       const { tenantId, owner } = response.body;
       return { tenantId, clientId: owner.clientId, clientSecret: owner.clientSecret, token: await client.token(owner.clientId, owner.clientSecret) };
