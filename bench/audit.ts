@@ -76,7 +76,7 @@ try {
     table[`${op}, audit off (baseline)`] = { p50: ms(off.p50), p95: ms(off.p95), 'ratio p50': '1.00×' };
     table[`${op}, audit on`] = { p50: ms(on.p50), p95: ms(on.p95), 'ratio p50': `${(on.p50 / off.p50).toFixed(2)}×`, 'extra p50': ms(on.p50 - off.p50) };
   }
-  console.log(`\nAudit overhead, ${ROUNDS} × ${PER_ROUND} interleaved samples each (moto on 127.0.0.1)`);
+  console.log(`\nAudit overhead, ${ROUNDS} × ${PER_ROUND} interleaved samples each (DynamoDB Local and moto on 127.0.0.1)`);
   console.table(table);
 
   const count = async (label: string, on: boolean, op: () => Promise<void>) => {
@@ -138,7 +138,7 @@ try {
   const across: Record<string, Record<string, string | number>> = {};
   for (const containers of [2, 4, 8]) {
     const logs = Array.from({ length: containers }, () => {
-      const db = createDocumentClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint });
+      const db = createDocumentClient({ region: runtime.aws.region, endpoint: runtime.aws.dynamodbEndpoint });
       countCalls(db, 'dynamodb');
       return new DynamoAuditLog(db, runtime.resources.table);
     });

@@ -24,7 +24,7 @@ const jwksServer = createServer();
 try {
   const api = clientFor(runtime);
   const { tenantId, token: ownerToken, clientId, clientSecret } = await api.onboard('bench-identity');
-  const dynamo = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint });
+  const dynamo = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.dynamodbEndpoint });
   const getItem = new GetItemCommand({ TableName: runtime.resources.table, Key: { pk: { S: `T#${tenantId}#META` }, sk: { S: 'TENANT' } }, ConsistentRead: true });
   const must = async (p: Promise<{ status: number; body: any }>, status = 200) => {
     const r = await p;
@@ -154,7 +154,7 @@ try {
   console.table({
     'node:crypto ES256 verify (baseline)': { time: us(bareVerify), ratio: '1.00×' },
     'Coffer token verification (aws-jwt-verify + claims)': { time: us(tokenVerify), ratio: `${(tokenVerify / bareVerify).toFixed(2)}×` },
-    'bare DynamoDB GetItem on moto (baseline)': { time: us(bareGet), ratio: '1.00×' },
+    'bare DynamoDB GetItem on DynamoDB Local (baseline)': { time: us(bareGet), ratio: '1.00×' },
     'full authorizer (verify + BatchGetItem re-check)': { time: us(fullCheck), ratio: `${(fullCheck / bareGet).toFixed(2)}× GetItem` },
   });
   console.log('API Gateway caches each token\'s decision for 5 minutes, so most requests skip the authorizer entirely.');

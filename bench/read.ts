@@ -5,7 +5,7 @@ import { awsCallCounts, resetAwsCallCounts } from '../lambdas/adapters/call-coun
 
 // `npm run bench:read`: a warm secret read through the whole local stack (HTTP → gateway
 // → cached authorizer → handler → DynamoDB → AES-GCM) against a bare DynamoDB GetItem of
-// the same item on the same moto, interleaved in rounds so machine noise hits both alike.
+// the same item on the same DynamoDB Local, interleaved in rounds so machine noise hits both alike.
 // Prints the ratio, and the AWS calls each operation makes (counted by an SDK middleware).
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 50);
@@ -18,7 +18,7 @@ try {
   const value = { username: 'app', password: 'x'.repeat(64) };
   await api.request('PUT', `/v1/secrets/${path}`, { token, body: { data: value } });
 
-  const dynamo = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint });
+  const dynamo = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.dynamodbEndpoint });
   const getItem = new GetItemCommand({
     TableName: runtime.resources.table,
     Key: { pk: { S: `T#${tenantId}#HEADS` }, sk: { S: path } },
@@ -62,7 +62,7 @@ try {
   const a = stats(samples.api);
   const b = stats(samples.bare);
   const ms = (x: number) => `${x.toFixed(2)} ms`;
-  console.log(`\nWarm read, ${ROUNDS} × ${PER_ROUND} interleaved samples each (moto on 127.0.0.1)`);
+  console.log(`\nWarm read, ${ROUNDS} × ${PER_ROUND} interleaved samples each (DynamoDB Local and moto on 127.0.0.1)`);
   console.table({
     'bare DynamoDB GetItem (baseline)': { p50: ms(b.p50), p95: ms(b.p95), mean: ms(b.mean), 'ratio p50': '1.00×' },
     'GET /v1/secrets/{path} via API': { p50: ms(a.p50), p95: ms(a.p95), mean: ms(a.mean), 'ratio p50': `${(a.p50 / b.p50).toFixed(2)}×` },

@@ -25,7 +25,7 @@ import { signedMessage, verifyArchive } from '../lambdas/core/audit-archive';
 interface LocalState {
   endpoint: string;
   admin: { clientId: string; clientSecret: string };
-  aws: { endpoint: string; region: string };
+  aws: { endpoint: string; dynamodbEndpoint: string; region: string };
   auditBucket?: string;
   auditSigningKey?: string;
   table?: string;
@@ -147,7 +147,9 @@ async function verify(chain: string, local: LocalState | undefined): Promise<num
   const objects = await archive.readChain(chain);
   // The shipper's mark in the table, when we can read it, also catches a deleted tail.
   const table = process.env.COFFER_TABLE_NAME ?? local?.table;
-  const mark = table ? await new DynamoAuditLog(createDocumentClient(aws), table).shipped(chain) : undefined;
+  const dynamodbEndpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? local?.aws.dynamodbEndpoint ?? endpoint;
+  const dynamo = createDocumentClient({ ...aws, ...(dynamodbEndpoint ? { endpoint: dynamodbEndpoint } : {}) });
+  const mark = table ? await new DynamoAuditLog(dynamo, table).shipped(chain) : undefined;
   if (!mark) process.stderr.write('no table given (COFFER_TABLE_NAME): a deleted tail of the archive would go unnoticed\n');
   let checked = 0;
   const report = await verifyArchive(

@@ -25,8 +25,10 @@ const ConfigSchema = z.object({
   /** Local runtime only: audit sinks may point at 127.0.0.1. */
   COFFER_ALLOW_LOOPBACK_SINKS: z.enum(['true', 'false']).default('false'),
   COFFER_DATA_KEY_TTL_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
-  /** Only when running locally against moto. */
+  /** Only when running locally: moto, for KMS, S3, STS, IAM and Route 53. */
   AWS_ENDPOINT_URL: z.string().url().optional(),
+  /** Only when running locally: DynamoDB Local (the AWS SDK's own name for a per-service endpoint). */
+  AWS_ENDPOINT_URL_DYNAMODB: z.string().url().optional(),
 });
 
 export interface CofferConfig {
@@ -47,6 +49,7 @@ export interface CofferConfig {
   readonly allowLoopbackSinks: boolean;
   readonly dataKeyTtlMs: number;
   readonly endpoint?: string;
+  readonly dynamodbEndpoint?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CofferConfig {
@@ -75,5 +78,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CofferConfig {
     allowLoopbackSinks: c.COFFER_ALLOW_LOOPBACK_SINKS === 'true',
     dataKeyTtlMs: c.COFFER_DATA_KEY_TTL_SECONDS * 1000,
     ...(c.AWS_ENDPOINT_URL ? { endpoint: c.AWS_ENDPOINT_URL } : {}),
+    ...(c.AWS_ENDPOINT_URL_DYNAMODB ? { dynamodbEndpoint: c.AWS_ENDPOINT_URL_DYNAMODB } : {}),
   };
 }

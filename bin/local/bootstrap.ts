@@ -3,8 +3,8 @@ import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client
 import { CreateBucketCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 
-// The local stand-in for what the CDK stack provisions: the table, the audit bucket and
-// the token-signing key, created in moto with the real SDK calls.
+// The local stand-in for what the CDK stack provisions: the table (in DynamoDB Local), the
+// audit bucket and the token-signing keys (in moto), created with the real SDK calls.
 export interface LocalAwsResources {
   readonly table: string;
   readonly auditBucket: string;
@@ -16,20 +16,28 @@ export interface LocalAwsResources {
 
 export const LOCAL_REGIONS = ['eu-west-1', 'eu-central-1'] as const;
 
-export function localAwsEnv(endpoint: string): Record<string, string> {
+/** Where the local AWS APIs answer: moto for most, DynamoDB Local for the table and its stream. */
+export interface LocalEndpoints {
+  readonly aws: string;
+  readonly dynamodb: string;
+}
+
+export function localAwsEnv(endpoints: LocalEndpoints): Record<string, string> {
   return {
-    AWS_ENDPOINT_URL: endpoint,
+    AWS_ENDPOINT_URL: endpoints.aws,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
     AWS_REGION: LOCAL_REGIONS[0],
   };
 }
 
-export async function provisionLocalAws(endpoint: string, options: { name?: string } = {}): Promise<LocalAwsResources> {
+export async function provisionLocalAws(endpoints: LocalEndpoints, options: { name?: string } = {}): Promise<LocalAwsResources> {
+  const endpoint = endpoints.aws;
   const region = LOCAL_REGIONS[0];
   const suffix = options.name ?? randomBytes(4).toString('hex');
   const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-  const dynamo = new DynamoDBClient({ region, endpoint, credentials });
+  const dynamo = new DynamoDBClient({ region, endpoint: endpoints.dynamodb, credentials });
   const kms = new KMSClient({ region, endpoint, credentials });
   const s3 = new S3Client({ region, endpoint, credentials, forcePathStyle: true });
 
@@ -79,8 +87,8 @@ export async function provisionLocalAws(endpoint: string, options: { name?: stri
   return { table, auditBucket, signingKeyArn, signingKeyAlias, auditSigningKeyAlias };
 }
 
-export async function dropTable(endpoint: string, table: string): Promise<void> {
-  const dynamo = new DynamoDBClient({ region: LOCAL_REGIONS[0], endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+export async function dropTable(dynamodbEndpoint: string, table: string): Promise<void> {
+  const dynamo = new DynamoDBClient({ region: LOCAL_REGIONS[0], endpoint: dynamodbEndpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
   try {
     await dynamo.send(new DeleteTableCommand({ TableName: table }));
   } finally {

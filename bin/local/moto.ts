@@ -19,41 +19,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-// moto's DynamoDB TransactWriteItems snapshots the whole table and, when a condition fails,
-// restores that snapshot without a lock: on the default threaded server a concurrent
-// transaction that committed in between is silently undone (seen on moto 5.2.1: two
-// writers both acknowledged as version 7). DynamoDB itself serializes conditional writes
-// per item, so we run moto's own server entry point with threading off.
-//
-// The same snapshot is taken once per item of the transaction (a full deep copy of the table
-// each time, so a three-item write copies the table three times). Copying each table once
-// per transaction gives the same result; the launcher memoizes the copy for one call.
-const SERIAL_MOTO = [
-  'import sys, copy, types, moto.server as server, moto.dynamodb.models as models',
-  'original = server.run_simple',
-  'server.run_simple = lambda *a, **k: original(*a, **{**k, "threaded": False})',
-  'transact = models.DynamoDBBackend.transact_write_items',
-  'def transact_once(self, items):',
-  '    memo = {}',
-  '    def deepcopy(obj, *a, **k):',
-  '        hit = memo.get(id(obj))',
-  '        if hit is None or hit[0] is not obj:',
-  '            hit = memo[id(obj)] = (obj, copy.deepcopy(obj, *a, **k))',
-  '        return hit[1]',
-  '    models.copy = types.SimpleNamespace(deepcopy=deepcopy)',
-  '    try:',
-  '        return transact(self, items)',
-  '    finally:',
-  '        models.copy = copy',
-  'models.DynamoDBBackend.transact_write_items = transact_once',
-  'server.main(sys.argv[1:])',
-].join('\n');
-
+// moto serves KMS, S3, STS, IAM and Route 53 here (DynamoDB comes from DynamoDB Local), on
+// its default threaded server: none of those APIs needs the serial server that moto's
+// DynamoDB transactions did.
 function motoCommand(port: number): { command: string; args: string[] } {
   const python = process.env.COFFER_MOTO_PYTHON ?? 'python3';
   const probe = spawnSync(python, ['-c', 'import moto.server'], { stdio: 'ignore' });
-  if (probe.status === 0) return { command: python, args: ['-c', SERIAL_MOTO, '-H', '127.0.0.1', '-p', String(port)] };
-  console.warn('moto is not importable from python3; falling back to the threaded moto_server (concurrent transactions may misbehave).');
+  if (probe.status === 0) return { command: python, args: ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)] };
   return { command: 'moto_server', args: ['-H', '127.0.0.1', '-p', String(port)] };
 }
 

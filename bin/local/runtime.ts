@@ -3,6 +3,7 @@ import { newClientId } from '../../lambdas/core/ids';
 import type { FunctionName } from '../../lambdas/route-manifest';
 import { LOCAL_REGIONS, dropTable, localAwsEnv, provisionLocalAws, type LocalAwsResources } from './bootstrap';
 import { startGateway, type ProxyHandler, type RunningGateway, type RequestAuthorizer } from './gateway';
+import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
 import { startMoto, type MotoServer } from './moto';
 import { startStreamPoller, type StreamPoller } from './stream-poller';
 
@@ -11,6 +12,8 @@ export interface LocalRuntimeOptions {
   readonly port: number;
   /** Use this moto instead of starting one (tests share one per run). */
   readonly awsEndpoint?: string;
+  /** Use this DynamoDB Local instead of starting one (tests share one per run). */
+  readonly dynamodbEndpoint?: string;
   readonly authorizerCacheTtlMs?: number;
   readonly logLevel?: string;
   /** How long the secrets function reuses a tenant's policies (default 5 s; tests use 0). */
@@ -21,32 +24,40 @@ export interface LocalRuntimeOptions {
 
 export interface LocalRuntime {
   readonly endpoint: string;
-  readonly aws: { readonly endpoint: string; readonly region: string; readonly regions: readonly string[] };
+  /** `endpoint` is moto (KMS, S3, STS, IAM, Route 53); `dynamodbEndpoint` is DynamoDB Local. */
+  readonly aws: { readonly endpoint: string; readonly dynamodbEndpoint: string; readonly region: string; readonly regions: readonly string[] };
   readonly resources: LocalAwsResources;
   readonly admin: { readonly clientId: string; readonly clientSecret: string };
   readonly motoPid?: number;
+  readonly dynamodbPid?: number;
   /** The local audit shipper; `drain()` waits until every event so far is archived. */
   readonly auditShipping: StreamPoller;
   stop(): Promise<void>;
 }
 
 /**
- * Coffer on this machine: moto for the AWS APIs, the resources the stack would create,
+ * Coffer on this machine: DynamoDB Local for the table, moto for the other AWS APIs, the
+ * resources the stack would create,
  * and the real handler modules behind the API Gateway emulation. Handlers read their
  * configuration from the environment at import, exactly as in Lambda, so the environment
  * is set first and the modules imported after.
  */
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   let moto: MotoServer | undefined;
+  let dynamodb: DynamoDbLocal | undefined;
   let gateway: RunningGateway | undefined;
   let shipping: StreamPoller | undefined;
   try {
-    if (!options.awsEndpoint) moto = await startMoto();
+    [moto, dynamodb] = await Promise.all([
+      options.awsEndpoint ? undefined : startMoto(),
+      options.dynamodbEndpoint ? undefined : startDynamoDbLocal(),
+    ]);
     const awsEndpoint = options.awsEndpoint ?? moto!.endpoint;
-    const resources = await provisionLocalAws(awsEndpoint);
+    const dynamodbEndpoint = options.dynamodbEndpoint ?? dynamodb!.endpoint;
+    const resources = await provisionLocalAws({ aws: awsEndpoint, dynamodb: dynamodbEndpoint });
 
     const port = options.port;
-    Object.assign(process.env, localAwsEnv(awsEndpoint), {
+    Object.assign(process.env, localAwsEnv({ aws: awsEndpoint, dynamodb: dynamodbEndpoint }), {
       COFFER_TABLE_NAME: resources.table,
       COFFER_REGIONS: LOCAL_REGIONS.join(','),
       COFFER_SIGNING_KEY_ID: resources.signingKeyAlias,
@@ -98,7 +109,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // The stream → shipper mapping the stack deploys, polled here: audit events reach the
     // Object Lock bucket in moto as gzip JSON Lines.
     shipping = await startStreamPoller({
-      endpoint: awsEndpoint,
+      endpoint: dynamodbEndpoint,
       region: LOCAL_REGIONS[0],
       table: resources.table,
       handler: (records) => shipperCore.shipStreamBatch(auditShipper.shipper, records, auditShipper.forwarder),
@@ -109,24 +120,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const poller = shipping;
     return {
       endpoint: running.url,
-      aws: { endpoint: awsEndpoint, region: LOCAL_REGIONS[0], regions: LOCAL_REGIONS },
+      aws: { endpoint: awsEndpoint, dynamodbEndpoint, region: LOCAL_REGIONS[0], regions: LOCAL_REGIONS },
       resources,
       admin,
       ...(moto ? { motoPid: moto.pid } : {}),
+      ...(dynamodb ? { dynamodbPid: dynamodb.pid } : {}),
       auditShipping: poller,
       stop: async () => {
         await running.close();
         await poller.stop();
-        // On a shared moto (tests), drop this runtime's table: moto copies every table on
-        // each transaction, so finished files' tables would slow every later one.
-        if (!moto) await dropTable(awsEndpoint, resources.table).catch(() => undefined);
-        await moto?.stop();
+        // On a shared DynamoDB Local (tests), drop this runtime's table: it lives in memory.
+        if (!dynamodb) await dropTable(dynamodbEndpoint, resources.table).catch(() => undefined);
+        await Promise.all([moto?.stop(), dynamodb?.stop()]);
       },
     };
   } catch (error) {
     await gateway?.close();
     await shipping?.stop();
-    await moto?.stop();
+    await Promise.all([moto?.stop(), dynamodb?.stop()]);
     throw error;
   }
 }

@@ -15,7 +15,8 @@ const retry = { maxAttempts: 3 };
 
 export function createAwsClients(config: CofferConfig): AwsClients {
   const endpoint = config.endpoint ? { endpoint: config.endpoint } : {};
-  const dynamo = createDocumentClient({ region: config.region, ...endpoint, ...retry });
+  const dynamodbEndpoint = config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : endpoint;
+  const dynamo = createDocumentClient({ region: config.region, ...dynamodbEndpoint, ...retry });
   countCalls(dynamo, 'dynamodb');
   const kms = new Map(config.regions.map((region) => [region, countCalls(new KMSClient({ region, ...endpoint, ...retry }), 'kms')]));
   return { dynamo, kms };

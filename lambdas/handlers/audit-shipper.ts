@@ -20,7 +20,8 @@ if (!config.auditBucket || !config.auditSigningKeyId) {
   throw new Error('Invalid Coffer configuration: the shipper needs COFFER_AUDIT_BUCKET and COFFER_AUDIT_SIGNING_KEY_ID');
 }
 const endpoint = config.endpoint ? { endpoint: config.endpoint } : {};
-const db = countCalls(createDocumentClient({ region: config.region, ...endpoint, maxAttempts: 3 }), 'dynamodb');
+const dynamodbEndpoint = config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : endpoint;
+const db = countCalls(createDocumentClient({ region: config.region, ...dynamodbEndpoint, maxAttempts: 3 }), 'dynamodb');
 const trail = new DynamoAuditLog(db, config.table);
 const s3 = countCalls(new S3Client({ region: config.region, ...endpoint, forcePathStyle: Boolean(config.endpoint), maxAttempts: 3 }), 's3');
 const kms = countCalls(new KMSClient({ region: config.region, ...endpoint, maxAttempts: 3 }), 'kms');

@@ -13,10 +13,11 @@ import { createAuthorizer } from './authorizer-core';
 // that minted the token, its session, its groups); a PutItem for each refused token.
 const config = loadConfig();
 const endpoint = config.endpoint ? { endpoint: config.endpoint } : {};
+const dynamodbEndpoint = config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : endpoint;
 const kms = countCalls(new KMSClient({ region: config.region, ...endpoint }), 'kms');
 const signer = new KmsTokenSigner(kms, config.signingKeyId, config.previousSigningKeyIds);
 const verifier = new AccessTokenVerifier(() => signer.publicJwks(), { issuer: config.issuer, audience: config.audience });
-const dynamo = countCalls(createDocumentClient({ region: config.region, ...endpoint, maxAttempts: 3 }), 'dynamodb');
+const dynamo = countCalls(createDocumentClient({ region: config.region, ...dynamodbEndpoint, maxAttempts: 3 }), 'dynamodb');
 export const auditLog = new DynamoAuditLog(dynamo, config.table);
 const identities = new DynamoIdentityStore(dynamo, config.table);
 

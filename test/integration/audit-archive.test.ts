@@ -32,7 +32,7 @@ beforeAll(async () => {
   s3 = new S3Client({ region, endpoint, credentials, forcePathStyle: true });
   archive = new S3AuditArchive(s3, runtime.resources.auditBucket);
   signer = new KmsDigestSigner(new KMSClient({ region, endpoint, credentials }), runtime.resources.auditSigningKeyAlias);
-  trail = new DynamoAuditLog(DynamoDBDocumentClient.from(new DynamoDBClient({ region, endpoint, credentials })), runtime.resources.table);
+  trail = new DynamoAuditLog(DynamoDBDocumentClient.from(new DynamoDBClient({ region, endpoint: runtime.aws.dynamodbEndpoint, credentials })), runtime.resources.table);
 });
 afterAll(() => runtime?.stop());
 
@@ -130,7 +130,7 @@ describe('shipping to S3', () => {
     const shipper = new AuditShipper(trail, archive, signer);
     const first = await shipper.shipChain(tenant.tenantId);
     // The 90-day TTL removes every event item; the shipped mark stays.
-    const raw = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials });
+    const raw = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.dynamodbEndpoint, credentials });
     const { Items } = await raw.send(
       new QueryCommand({
         TableName: runtime.resources.table,
@@ -142,7 +142,7 @@ describe('shipping to S3', () => {
     raw.destroy();
 
     // A new container (no cached tail) records the next request.
-    const fresh = new DynamoAuditLog(DynamoDBDocumentClient.from(new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials })), runtime.resources.table);
+    const fresh = new DynamoAuditLog(DynamoDBDocumentClient.from(new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.dynamodbEndpoint, credentials })), runtime.resources.table);
     expect(await fresh.head(tenant.tenantId)).toEqual(await trail.shipped(tenant.tenantId));
     // …and the secrets function forgets its cached tail, as a cold container would.
     const { auditLog } = await import('../../lambdas/handlers/secrets');
@@ -156,7 +156,7 @@ describe('shipping to S3', () => {
   it('never claims a seq again when TTL removed the newest event before older ones', async () => {
     const tenant = await tenantWithActivity('ttl-order', 1);
     const shipped = await new AuditShipper(trail, archive, signer).shipChain(tenant.tenantId);
-    const raw = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials });
+    const raw = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.dynamodbEndpoint, credentials });
     await raw.send(
       new DeleteItemCommand({
         TableName: runtime.resources.table,
@@ -164,13 +164,13 @@ describe('shipping to S3', () => {
       }),
     );
     raw.destroy();
-    const fresh = new DynamoAuditLog(DynamoDBDocumentClient.from(new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials })), runtime.resources.table);
+    const fresh = new DynamoAuditLog(DynamoDBDocumentClient.from(new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.dynamodbEndpoint, credentials })), runtime.resources.table);
     expect((await fresh.head(tenant.tenantId)).seq).toBe(shipped.shippedTo);
   });
 
   it('refuses to archive a chain that was tampered with in DynamoDB', async () => {
     const tenant = await tenantWithActivity('tampered-primary', 1);
-    const raw = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials });
+    const raw = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.dynamodbEndpoint, credentials });
     await raw.send(
       new UpdateItemCommand({
         TableName: runtime.resources.table,

@@ -16,7 +16,7 @@ beforeAll(async () => {
   runtime = await startTestRuntime();
   api = runtime.client;
   tenant = await api.onboard('audited');
-  rawDynamo = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  rawDynamo = new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.dynamodbEndpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
 });
 afterAll(() => runtime?.stop());
 

@@ -1,17 +1,24 @@
 import type { TestProject } from 'vitest/node';
+import { execFileSync } from 'node:child_process';
+import { startDynamoDbLocal } from '../../bin/local/dynamodb-local';
 import { startMoto } from '../../bin/local/moto';
 
-// One moto_server for the whole run, on 127.0.0.1 at a free port; stopped by its pid at the end.
+// One DynamoDB Local and one moto_server for the whole run, each on 127.0.0.1 at a free
+// port; stopped by their pids at the end. The runtime under test is the deployed one's
+// major: the pinned `node` package puts Node 24 first on PATH for npm scripts.
 export default async function setup(project: TestProject) {
-  const moto = await startMoto();
+  console.log(`node ${process.version} (${execFileSync('node', ['--version']).toString().trim()} on PATH)`);
+  const [moto, dynamodb] = await Promise.all([startMoto(), startDynamoDbLocal()]);
   project.provide('awsEndpoint', moto.endpoint);
+  project.provide('dynamodbEndpoint', dynamodb.endpoint);
   return async () => {
-    await moto.stop();
+    await Promise.all([moto.stop(), dynamodb.stop()]);
   };
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     awsEndpoint: string;
+    dynamodbEndpoint: string;
   }
 }

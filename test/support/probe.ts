@@ -16,7 +16,7 @@ import type { Client, Response } from './runtime';
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
 export function rawDynamo(runtime: LocalRuntime): DynamoDBClient {
-  return new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials });
+  return new DynamoDBClient({ region: runtime.aws.region, endpoint: runtime.aws.dynamodbEndpoint, credentials });
 }
 
 export function rawKms(runtime: LocalRuntime, region = runtime.aws.region): KMSClient {
@@ -158,7 +158,7 @@ export async function listAll(
  * API to create clients arrives with "Identity and access"), and its access token.
  */
 export async function clientWithRoles(runtime: LocalRuntime, api: Client, tenantId: string, roles: Role[]): Promise<string> {
-  const doc = createDocumentClient({ region: runtime.aws.region, endpoint: runtime.aws.endpoint, credentials });
+  const doc = createDocumentClient({ region: runtime.aws.region, endpoint: runtime.aws.dynamodbEndpoint, credentials });
   const clientSecret = newClientSecret();
   const clientId = newClientId(tenantId);
   await new DynamoTenantRepository(doc, runtime.resources.table).put(

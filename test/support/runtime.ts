@@ -15,11 +15,11 @@ export interface Client {
   onboard(name?: string): Promise<{ tenantId: string; token: string; clientId: string; clientSecret: string }>;
 }
 
-/** The real local runtime (moto + handlers behind the gateway emulation) on a free port. */
+/** The real local runtime (DynamoDB Local, moto, handlers behind the gateway emulation) on a free port. */
 export async function startTestRuntime(options: { authorizerCacheTtlMs?: number; shipIntervalMs?: number; accessRulesTtlSeconds?: number } = {}): Promise<LocalRuntime & { client: Client }> {
   // The audit shipper ships when a test calls `auditShipping.drain()`, not in the background:
   // a poll in the middle of a test would add KMS and DynamoDB calls its mocks would see.
-  const runtime = await startLocalRuntime({ port: 0, awsEndpoint: inject('awsEndpoint'), logLevel: 'SILENT', shipIntervalMs: 3_600_000, accessRulesTtlSeconds: 0, ...options });
+  const runtime = await startLocalRuntime({ port: 0, awsEndpoint: inject('awsEndpoint'), dynamodbEndpoint: inject('dynamodbEndpoint'), logLevel: 'SILENT', shipIntervalMs: 3_600_000, accessRulesTtlSeconds: 0, ...options });
   return { ...runtime, client: clientFor(runtime) };
 }
 
