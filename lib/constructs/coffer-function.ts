@@ -15,6 +15,9 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ESM_REQUIRE_SHIM =
   "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
+/** Every Coffer function's runtime; the tests run on the same major (the pinned `node` package). */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
+
 export interface CofferFunctionProps {
   /** Handler module relative to the repository root, e.g. `lambdas/handlers/token.ts`. */
   readonly entry: string;
@@ -59,7 +62,7 @@ export class CofferFunction extends Construct {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       description: props.description,
-      runtime: Runtime.NODEJS_24_X,
+      runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
@@ -72,7 +75,7 @@ export class CofferFunction extends Construct {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node24',
+        target: `node${LAMBDA_RUNTIME.name.replace(/^nodejs|\.x$/g, '')}`,
         minify: true,
         sourceMap: true,
         sourcesContent: false,
