@@ -70,6 +70,12 @@ export function matchRoute(path: string): { route: CompiledRoute; params: Record
   return undefined;
 }
 
+/** The request target's path exactly as the client sent it (no dot-segment removal). */
+export function rawPath(target: string | undefined): string {
+  const path = (target ?? '/').split(/[?#]/, 1)[0]!;
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
 export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const cache = new Map<string, { result: APIGatewayAuthorizerResult; expiresAt: number }>();
   const ttl = options.authorizerCacheTtlMs ?? 300_000;
@@ -84,10 +90,13 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     const url = new URL(req.url ?? '/', 'http://gateway.local');
+    // The path as sent: WHATWG URL parsing would resolve `.` and `..` segments, which API
+    // Gateway passes through untouched (and the contract refuses with a 400).
+    const path = rawPath(req.url);
     const body = await readBody(req);
     if (body === undefined) return send(res, gatewayProblem(413, 'Payload too large', 'The request exceeds 10 MB.', requestId));
-    const matched = matchRoute(url.pathname);
-    if (!matched) return send(res, gatewayProblem(404, 'Not found', `No route for ${url.pathname}.`, requestId));
+    const matched = matchRoute(path);
+    if (!matched) return send(res, gatewayProblem(404, 'Not found', `No route for ${path}.`, requestId));
     const method = (req.method ?? 'GET').toUpperCase();
     if (!(matched.route.methods as readonly string[]).includes(method)) {
       const refused = gatewayProblem(405, 'Method not allowed', `${method} is not allowed on ${matched.route.resource}.`, requestId);
@@ -111,7 +120,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
       apiId: API_ID,
       authorizer: undefined,
       httpMethod: method,
-      path: `/${STAGE}${url.pathname}`,
+      path: `/${STAGE}${path}`,
       protocol: 'HTTP/1.1',
       requestId,
       requestTimeEpoch: Date.now(),
@@ -122,7 +131,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
     };
     const request = {
       resource: matched.route.resource,
-      path: url.pathname,
+      path,
       httpMethod: method,
       headers,
       multiValueHeaders,
@@ -137,7 +146,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
       // The identity source: without it API Gateway answers 401 and never calls the authorizer.
       const token = req.headers.authorization;
       if (!token) return send(res, gatewayProblem(401, 'Unauthorized', 'Send a bearer token in the Authorization header.', requestId));
-      const methodArn = `arn:aws:execute-api:${options.region}:${ACCOUNT}:${API_ID}/${STAGE}/${method}${url.pathname}`;
+      const methodArn = `arn:aws:execute-api:${options.region}:${ACCOUNT}:${API_ID}/${STAGE}/${method}${path}`;
       let result = cache.get(token);
       if (!result || result.expiresAt <= Date.now()) {
         try {
