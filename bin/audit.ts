@@ -85,6 +85,20 @@ async function api(local: LocalState | undefined) {
   };
 }
 
+/**
+ * Says on stderr whose trail the token reads: the local default is the platform admin,
+ * whose trail is the platform chain (onboarding, failed logins), not a tenant's.
+ */
+async function announceChain(get: Awaited<ReturnType<typeof api>>): Promise<void> {
+  const me = (await (await get('/v1/whoami')).json()) as { tenantId: string | null; principal: { id: string } };
+  process.stderr.write(
+    me.tenantId
+      ? `reading the trail of tenant ${me.tenantId} (as ${me.principal.id})\n`
+      : 'reading the platform chain (onboarding, refused tokens, failed logins): this token is the platform admin\'s; ' +
+          "for a tenant's trail set COFFER_TOKEN to a token of its Owner or Admin\n",
+  );
+}
+
 function filterQuery(values: Record<string, string | undefined>, cursor?: string, limit?: string): string {
   const qs = new URLSearchParams();
   for (const name of FILTERS) if (values[name]) qs.set(name, values[name]!);
@@ -95,6 +109,7 @@ function filterQuery(values: Record<string, string | undefined>, cursor?: string
 
 async function query(values: Record<string, string | undefined>, local: LocalState | undefined): Promise<number> {
   const get = await api(local);
+  await announceChain(get);
   const page = (await (await get(`/v1/audit?${filterQuery(values, undefined, values.limit ?? '50')}`)).json()) as { items: AuditEvent[]; nextCursor?: string };
   console.table(
     page.items.map((e) => ({
@@ -114,6 +129,7 @@ async function query(values: Record<string, string | undefined>, local: LocalSta
 
 async function exportTrail(values: Record<string, string | undefined>, local: LocalState | undefined): Promise<number> {
   const get = await api(local);
+  await announceChain(get);
   const out = values.out ? createWriteStream(values.out) : process.stdout;
   let cursor: string | undefined;
   let events = 0;
