@@ -43,7 +43,7 @@ interface CompiledRoute extends RouteSpec {
   readonly literal: boolean;
 }
 
-const compiled: CompiledRoute[] = ROUTES.map((r) => ({
+const compiled: CompiledRoute[] = ROUTES.map((r: RouteSpec) => ({
   ...r,
   literal: !r.resource.includes('{'),
   pattern: new RegExp(
@@ -89,9 +89,10 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
     const matched = matchRoute(url.pathname);
     if (!matched) return send(res, gatewayProblem(404, 'Not found', `No route for ${url.pathname}.`, requestId));
     const method = (req.method ?? 'GET').toUpperCase();
-    if (!(matched.route.methods as readonly string[]).includes(method)) {
+    const methods = Object.keys(matched.route.methods);
+    if (!methods.includes(method)) {
       const refused = gatewayProblem(405, 'Method not allowed', `${method} is not allowed on ${matched.route.resource}.`, requestId);
-      return send(res, { ...refused, headers: { ...refused.headers, Allow: matched.route.methods.join(', ') } });
+      return send(res, { ...refused, headers: { ...refused.headers, Allow: methods.join(', ') } });
     }
 
     const headers: Record<string, string> = {};
@@ -133,7 +134,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
     };
 
     let authorizer: Record<string, unknown> | undefined;
-    if (matched.route.authorized) {
+    if (matched.route.access !== 'public') {
       // The identity source: without it API Gateway answers 401 and never calls the authorizer.
       const token = req.headers.authorization;
       if (!token) return send(res, gatewayProblem(401, 'Unauthorized', 'Send a bearer token in the Authorization header.', requestId));

@@ -19,7 +19,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type FunctionName, ROUTES } from '../../lambdas/route-manifest';
+import { type BodyKind, type FunctionName, routeMethods } from '../../lambdas/route-manifest';
 import { addProblemResponses } from './problem-responses';
 import type { VaultFunctions } from './vault-functions';
 
@@ -30,16 +30,6 @@ export interface VaultApiProps {
   readonly throttlingRateLimit?: number;
   readonly throttlingBurstLimit?: number;
 }
-
-/**
- * Routes whose handler requires a JSON object body (`body: 'json'`); API Gateway rejects
- * anything else before a Lambda runs. /v1/token is absent: it also accepts form bodies.
- */
-export const JSON_BODY_ROUTES: ReadonlySet<string> = new Set([
-  'POST /v1/admin/tenants',
-  'POST /v1/secrets/{path+}',
-  'PUT /v1/secrets/{path+}',
-]);
 
 /** Authorizer results are cached per token for this long (and reused for every route). */
 export const AUTHORIZER_CACHE_TTL = Duration.minutes(5);
@@ -123,19 +113,14 @@ export class VaultApi extends Construct {
       audit: functions.audit.function,
       identity: functions.identity.function,
     };
-    for (const route of ROUTES) {
+    for (const route of routeMethods()) {
       const resource = this.api.root.resourceForPath(route.resource);
-      for (const httpMethod of route.methods) {
-        if (route.authorized) {
-          this.protectedMethod(resource, httpMethod, handlers[route.fn], pathParameters(route.resource));
-        } else {
-          this.publicMethod(resource, httpMethod, handlers[route.fn]);
-        }
+      if (route.access === 'public') {
+        this.publicMethod(resource, route.method, handlers[route.fn]);
+      } else {
+        this.protectedMethod(resource, route.method, handlers[route.fn], pathParameters(route.resource), route.body);
       }
     }
-    const routeKeys = new Set(ROUTES.flatMap((r) => r.methods.map((m) => `${m} ${r.resource}`)));
-    const unknown = [...JSON_BODY_ROUTES].filter((key) => !routeKeys.has(key));
-    if (unknown.length > 0) throw new Error(`VaultApi: JSON_BODY_ROUTES names unknown routes: ${unknown.join(', ')}`);
 
     Validations.of(this.api).acknowledge(
       {
@@ -173,10 +158,12 @@ export class VaultApi extends Construct {
     httpMethod: string,
     handler: IFunction,
     pathParameterNames: readonly string[],
+    body: BodyKind,
   ): Method {
     const requestParameters: Record<string, boolean> = { 'method.request.header.Authorization': true };
     for (const name of pathParameterNames) requestParameters[`method.request.path.${name}`] = true;
-    const jsonBody = JSON_BODY_ROUTES.has(`${httpMethod} ${resource.path}`);
+    // Only a required JSON object is checked at the edge: an optional body may be empty.
+    const jsonBody = body === 'json';
 
     return resource.addMethod(httpMethod, integration(handler), {
       authorizationType: AuthorizationType.CUSTOM,
