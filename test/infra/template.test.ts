@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routeMethods } from '../../lambdas/route-manifest';
 import { SKIP_BUNDLING, SYNTH_TIMEOUT_MS, type TempApp, tempApp } from './fixture';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, any> }>;
@@ -326,7 +327,7 @@ describe('API', () => {
   });
 
   /** `METHOD /path` → { authorization, function logical id } for every method in the template. */
-  const routes = (): Map<string, { authorization: string; authorizerId?: string; target: string }> => {
+  const routes = (): Map<string, { authorization: string; authorizerId?: string; target: string; models?: unknown }> => {
     const paths = new Map<string, string>();
     const pathOf = (ref: any): string => {
       if (ref['Fn::GetAtt']?.[1] === 'RootResourceId') return '';
@@ -345,6 +346,7 @@ describe('API', () => {
         authorization: p.AuthorizationType,
         authorizerId: p.AuthorizerId?.Ref,
         target,
+        ...(p.RequestModels ? { models: p.RequestModels } : {}),
       });
     }
     return result;
@@ -403,12 +405,23 @@ describe('API', () => {
 
   it.each(EXPECTED_ROUTES)('%s: authorization %s, served by "%s"', (route, auth, description) => {
     const authorizerId = logicalIdOf('AWS::ApiGateway::Authorizer', () => true);
-    const method = routes().get(route);
+    const { models: _models, ...method } = routes().get(route) ?? {};
     expect(method).toEqual({
       authorization: auth,
       authorizerId: auth === 'CUSTOM' ? authorizerId : undefined,
       target: functionId(description),
     });
+  });
+
+  it("checks a JSON object body at the edge on exactly the manifest's JSON-body methods", () => {
+    const jsonObject = logicalIdOf('AWS::ApiGateway::Model', (p) => p.Name === 'JsonObject');
+    const checked = [...routes()].filter(([, m]) => m.models).map(([route, m]) => {
+      expect(m.models, route).toEqual({ 'application/json': { Ref: jsonObject } });
+      return route;
+    });
+    const json = routeMethods().filter((r) => r.body === 'json').map((r) => `${r.method} ${r.resource}`);
+    expect(checked.sort()).toEqual(json.sort());
+    expect(json.length).toBeGreaterThanOrEqual(15);
   });
 
   it('requires the Authorization header and path parameters on protected routes', () => {
