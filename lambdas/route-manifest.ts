@@ -87,3 +87,52 @@ export function routeMethods(): { method: Method; resource: string; body: BodyKi
     Object.entries(r.methods).map(([method, body]) => ({ method: method as Method, resource: r.resource, body: body as BodyKind, fn: r.fn, access: r.access })),
   );
 }
+
+// ---- the gateway's resource tree ------------------------------------------------------
+// API Gateway answers an unknown resource or method itself, before any Lambda runs, so such a
+// request would leave no audit event. The tree below sends every request to Coffer code with
+// the authorizer in front: each resource also has an ANY method (explicit methods win over
+// it), and each resource without a path-variable child gets a greedy `{proxy+}` child
+// (explicit resources win over it). API Gateway allows one variable child per resource,
+// which is why resources that have one (`{name}`, `{path+}`) need no proxy: their variable
+// already takes every further segment. The CDK construct and the local emulation both build
+// from gatewayResources(), so they route alike.
+
+/** Serves the resources no route owns (intermediate paths and the proxies): it records `request.unrouted`. */
+export const UNROUTED_FN: FunctionName = 'audit';
+export const PROXY_SEGMENT = '{proxy+}';
+
+export interface GatewayResource {
+  /** `/`, `/v1`, `/v1/{proxy+}`, `/v1/secrets/{path+}`… */
+  readonly path: string;
+  /** The route served here, when the manifest has one. */
+  readonly route?: RouteSpec;
+  /** Who answers this resource's ANY method (any method the route does not list). */
+  readonly fallbackFn: FunctionName;
+}
+
+const isVariable = (segment: string) => segment.startsWith('{');
+const isGreedy = (segment: string) => segment.endsWith('+}');
+const join = (parent: string, segment: string) => (parent === '/' ? `/${segment}` : `${parent}/${segment}`);
+
+export function gatewayResources(): GatewayResource[] {
+  const paths = new Set<string>(['/']);
+  for (const r of ROUTES) {
+    const segments = r.resource.split('/').filter(Boolean);
+    for (let i = 1; i <= segments.length; i++) paths.add(`/${segments.slice(0, i).join('/')}`);
+  }
+  const children = new Map<string, string[]>();
+  for (const path of paths) {
+    if (path === '/') continue;
+    const parent = path.slice(0, path.lastIndexOf('/')) || '/';
+    children.set(parent, [...(children.get(parent) ?? []), path.slice(path.lastIndexOf('/') + 1)]);
+  }
+  const out: GatewayResource[] = [];
+  for (const path of [...paths].sort()) {
+    const route = routeSpec(path);
+    out.push({ path, ...(route ? { route } : {}), fallbackFn: route?.fn ?? UNROUTED_FN });
+    const last = path.slice(path.lastIndexOf('/') + 1);
+    if (!isGreedy(last) && !(children.get(path) ?? []).some(isVariable)) out.push({ path: join(path, PROXY_SEGMENT), fallbackFn: UNROUTED_FN });
+  }
+  return out;
+}

@@ -14,6 +14,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../core/errors';
 import type { AccessRules } from '../core/access/policy';
+import { printable } from '../core/audit';
 import type { Principal } from '../core/principal';
 import { correlationId, type CofferContext } from '../middleware/correlation-id';
 import { problemJson, problemResponse } from '../middleware/problem-json';
@@ -127,7 +128,9 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     .use(correlationId())
     .handler(async (event, context) => {
       const matched = byResource.get(event.resource)?.get(event.httpMethod);
-      const principal = matched && matched.access !== 'public' ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
+      // A request no route serves came through the gateway's authorized catch-all (ANY,
+      // `{proxy+}`): it is recorded as `request.unrouted`, with the caller who sent it.
+      const principal = !matched || matched.access !== 'public' ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
       if (matched?.route.audit === false) return respond(await serve(matched, event, context, principal, undefined));
 
       const audit = new RequestAudit(
@@ -141,8 +144,11 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
         },
         principal,
       );
-      const resource = event.pathParameters?.path ?? event.pathParameters?.tenantId ?? event.pathParameters?.name ?? event.pathParameters?.clientId ?? (matched ? undefined : event.path);
+      const resource = matched
+        ? (event.pathParameters?.path ?? event.pathParameters?.tenantId ?? event.pathParameters?.name ?? event.pathParameters?.clientId)
+        : event.path;
       if (resource !== undefined) audit.about(safeDecode(resource));
+      if (!matched) audit.note({ method: printable(event.httpMethod ?? ''), route: printable(event.resource ?? '') });
 
       let response: APIGatewayProxyResult;
       let errorCode: string | undefined;
@@ -177,7 +183,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
       const methods = byResource.get(event.resource);
       if (!methods) throw new NotFoundError(`No route for ${event.path}.`);
       const allowed = [...methods.keys()];
-      throw new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${allowed.join(', ')}.`, allowed);
+      throw new MethodNotAllowedError(`${event.httpMethod} is not allowed on ${event.resource}; use ${allowed.join(', ')}.`, allowed);
     }
     if (matched.access !== 'public' && !principal) throw new UnauthenticatedError();
 

@@ -19,7 +19,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type BodyKind, type FunctionName, routeMethods } from '../../lambdas/route-manifest';
+import { type BodyKind, type FunctionName, gatewayResources, type Method as HttpMethod } from '../../lambdas/route-manifest';
 import { addProblemResponses } from './problem-responses';
 import type { VaultFunctions } from './vault-functions';
 
@@ -113,13 +113,20 @@ export class VaultApi extends Construct {
       audit: functions.audit.function,
       identity: functions.identity.function,
     };
-    for (const route of routeMethods()) {
-      const resource = this.api.root.resourceForPath(route.resource);
-      if (route.access === 'public') {
-        this.publicMethod(resource, route.method, handlers[route.fn]);
-      } else {
-        this.protectedMethod(resource, route.method, handlers[route.fn], pathParameters(route.resource), route.body);
+    // Every request reaches Coffer code: explicit methods where the manifest lists them,
+    // and an authorized ANY on every resource (and the `{proxy+}` ones of the tree) for the
+    // rest, so an unknown route or method is answered — and audited — by a handler.
+    for (const node of gatewayResources()) {
+      const resource = node.path === '/' ? this.api.root : this.api.root.resourceForPath(node.path);
+      const route = node.route;
+      for (const [method, body] of Object.entries(route?.methods ?? {}) as [HttpMethod, BodyKind][]) {
+        if (route!.access === 'public') {
+          this.publicMethod(resource, method, handlers[route!.fn]);
+        } else {
+          this.protectedMethod(resource, method, handlers[route!.fn], pathParameters(node.path), body);
+        }
       }
+      resource.addMethod('ANY', catchAll(handlers[node.fallbackFn]), { authorizationType: AuthorizationType.CUSTOM, authorizer: this.authorizer });
     }
 
     Validations.of(this.api).acknowledge(
@@ -183,6 +190,14 @@ function pathParameters(resourcePath: string): string[] {
 function integration(handler: IFunction): LambdaIntegration {
   // One invoke permission per method, without the extra test-invoke permissions.
   return new LambdaIntegration(handler, { proxy: true, allowTestInvoke: false });
+}
+
+/**
+ * The ANY methods: one invoke permission per function for the whole API rather than one per
+ * method (some 60 more), which keeps the stack far from CloudFormation's resource limit.
+ */
+function catchAll(handler: IFunction): LambdaIntegration {
+  return new LambdaIntegration(handler, { proxy: true, scopePermissionToMethod: false });
 }
 
 function accessLogFormat(): AccessLogFormat {

@@ -1,6 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routeMethods } from '../../lambdas/route-manifest';
+import { gatewayResources, routeMethods } from '../../lambdas/route-manifest';
 import { SKIP_BUNDLING, SYNTH_TIMEOUT_MS, type TempApp, tempApp } from './fixture';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, any> }>;
@@ -400,7 +400,42 @@ describe('API', () => {
   ];
 
   it('serves exactly the specified routes', () => {
-    expect([...routes().keys()].sort()).toEqual(EXPECTED_ROUTES.map(([route]) => route).sort());
+    const explicit = [...routes().keys()].filter((route) => !route.startsWith('ANY '));
+    expect(explicit.sort()).toEqual(EXPECTED_ROUTES.map(([route]) => route).sort());
+  });
+
+  describe('every other request reaches Coffer through the authorizer (request.unrouted)', () => {
+    const FUNCTIONS: Record<string, string> = {
+      token: 'Coffer token issuance and JWKS',
+      health: 'Coffer deep health check',
+      tenants: 'Coffer tenant administration',
+      secrets: 'Coffer secrets API',
+      audit: 'Coffer audit trail query and export',
+      identity: 'Coffer users, clients, groups, policies, issuers and IAM bindings',
+    };
+    const anyMethods = () => new Map([...routes()].filter(([route]) => route.startsWith('ANY ')).map(([route, m]) => [route.slice('ANY '.length) || '/', m]));
+
+    it('puts an authorized ANY on every resource, answered by the route’s own function or the unrouted one', () => {
+      const authorizerId = logicalIdOf('AWS::ApiGateway::Authorizer', () => true);
+      const expected = gatewayResources();
+      expect([...anyMethods().keys()].sort()).toEqual(expected.map((r) => r.path).sort());
+      for (const node of expected) {
+        expect(anyMethods().get(node.path), node.path).toEqual({ authorization: 'CUSTOM', authorizerId, target: functionId(FUNCTIONS[node.fallbackFn]!) });
+      }
+    });
+
+    it('gives every resource without a path variable below it a greedy {proxy+} child', () => {
+      const paths = new Set(gatewayResources().map((r) => r.path));
+      for (const path of ['/{proxy+}', '/v1/{proxy+}', '/v1/admin/{proxy+}', '/v1/users/{name}/{proxy+}', '/v1/audit/sinks/{name}/{proxy+}', '/health/{proxy+}']) expect(paths, path).toContain(path);
+      // A resource has at most one variable child (API Gateway refuses a second).
+      for (const path of ['/v1/secrets/{proxy+}', '/v1/users/{proxy+}', '/v1/secrets/{path+}/{proxy+}']) expect(paths, path).not.toContain(path);
+    });
+
+    it('grants each function one API-wide invoke permission for its ANY methods, and stays far below 500 resources', () => {
+      const apiScoped = ofType('AWS::Lambda::Permission').filter(([, p]) => JSON.stringify(p.Properties!.SourceArn).includes('/*/*/*'));
+      expect(apiScoped.length).toBe(new Set(gatewayResources().map((r) => r.fallbackFn)).size);
+      expect(Object.keys(resources).length).toBeLessThan(400);
+    });
   });
 
   it.each(EXPECTED_ROUTES)('%s: authorization %s, served by "%s"', (route, auth, description) => {
