@@ -8,7 +8,7 @@ import type {
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ROUTES, type FunctionName, type RouteSpec } from '../../lambdas/route-manifest';
+import { gatewayResources, type FunctionName, type GatewayResource } from '../../lambdas/route-manifest';
 
 // A small API Gateway (REST, proxy integration) in front of the real handler modules:
 // HTTP request → proxy event → REQUEST authorizer (cached per token, as API Gateway does)
@@ -38,36 +38,56 @@ const ACCOUNT = '000000000000';
 const API_ID = 'local';
 const STAGE = 'local';
 
-interface CompiledRoute extends RouteSpec {
-  readonly pattern: RegExp;
-  readonly literal: boolean;
+/** One resource of the gateway's tree (lambdas/route-manifest.ts), as API Gateway holds it. */
+interface Node {
+  readonly resource: GatewayResource;
+  readonly literals: Map<string, Node>;
+  /** At most one path variable per resource, as in API Gateway: `{name}` or a greedy `{name+}`. */
+  variable?: { readonly name: string; readonly greedy: boolean; readonly node: Node };
 }
 
-const compiled: CompiledRoute[] = ROUTES.map((r) => ({
-  ...r,
-  literal: !r.resource.includes('{'),
-  pattern: new RegExp(
-    `^${r.resource
-      .split('/')
-      .map((part) => {
-        const greedy = /^\{(\w+)\+\}$/.exec(part);
-        if (greedy) return `(?<${greedy[1]}>.+)`;
-        const param = /^\{(\w+)\}$/.exec(part);
-        if (param) return `(?<${param[1]}>[^/]+)`;
-        return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      })
-      .join('/')}$`,
-  ),
-}));
-// Literal resources win over templated ones, as in API Gateway.
-compiled.sort((a, b) => Number(b.literal) - Number(a.literal));
-
-export function matchRoute(path: string): { route: CompiledRoute; params: Record<string, string> } | undefined {
-  for (const route of compiled) {
-    const m = route.pattern.exec(path);
-    if (m) return { route, params: { ...m.groups } };
+const root: Node = (() => {
+  const nodes = new Map<string, Node>();
+  for (const resource of gatewayResources()) nodes.set(resource.path, { resource, literals: new Map() });
+  for (const [path, node] of nodes) {
+    if (path === '/') continue;
+    const parent = nodes.get(path.slice(0, path.lastIndexOf('/')) || '/')!;
+    const segment = path.slice(path.lastIndexOf('/') + 1);
+    const variable = /^\{(\w+)(\+?)\}$/.exec(segment);
+    if (variable) parent.variable = { name: variable[1]!, greedy: variable[2] === '+', node };
+    else parent.literals.set(segment, node);
   }
-  return undefined;
+  return nodes.get('/')!;
+})();
+
+/**
+ * The resource API Gateway picks for a path: at each level an explicit (literal) child wins
+ * over the variable one; a greedy variable takes the rest of the path. Undefined only for
+ * paths no resource can take (an empty segment where no greedy variable waits: `/v1/secrets/`).
+ */
+export function matchResource(path: string): { resource: GatewayResource; params: Record<string, string> } | undefined {
+  const segments = path === '/' ? [] : path.slice(1).split('/');
+  const params: Record<string, string> = {};
+  let node = root;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    const literal = segment === '' ? undefined : node.literals.get(segment);
+    if (literal) {
+      node = literal;
+      continue;
+    }
+    if (node.variable?.greedy) {
+      // Everything left, empty segments included (`a//b` is the handler's to refuse).
+      const rest = segments.slice(i).join('/');
+      if (rest === '') return undefined;
+      params[node.variable.name] = rest;
+      return { resource: node.variable.node.resource, params };
+    }
+    if (!node.variable || segment === '') return undefined;
+    params[node.variable.name] = segment;
+    node = node.variable.node;
+  }
+  return { resource: node.resource, params };
 }
 
 /** The request target's path exactly as the client sent it (no dot-segment removal). */
@@ -95,13 +115,14 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
     const path = rawPath(req.url);
     const body = await readBody(req);
     if (body === undefined) return send(res, gatewayProblem(413, 'Payload too large', 'The request exceeds 10 MB.', requestId));
-    const matched = matchRoute(path);
+    const matched = matchResource(path);
     if (!matched) return send(res, gatewayProblem(404, 'Not found', `No route for ${path}.`, requestId));
     const method = (req.method ?? 'GET').toUpperCase();
-    if (!(matched.route.methods as readonly string[]).includes(method)) {
-      const refused = gatewayProblem(405, 'Method not allowed', `${method} is not allowed on ${matched.route.resource}.`, requestId);
-      return send(res, { ...refused, headers: { ...refused.headers, Allow: matched.route.methods.join(', ') } });
-    }
+    // An explicit method wins; any other goes to the resource's ANY (authorized, as deployed).
+    const route = matched.resource.route;
+    const explicit = route !== undefined && Object.hasOwn(route.methods, method);
+    const fn: FunctionName = explicit ? route.fn : matched.resource.fallbackFn;
+    const authorized = !explicit || route.access !== 'public';
 
     const headers: Record<string, string> = {};
     const multiValueHeaders: Record<string, string[]> = {};
@@ -124,14 +145,14 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
       protocol: 'HTTP/1.1',
       requestId,
       requestTimeEpoch: Date.now(),
-      resourceId: matched.route.resource,
-      resourcePath: matched.route.resource,
+      resourceId: matched.resource.path,
+      resourcePath: matched.resource.path,
       stage: STAGE,
       identity: { sourceIp, userAgent } as APIGatewayProxyEvent['requestContext']['identity'],
     };
     const request = {
-      resource: matched.route.resource,
-      path,
+      resource: matched.resource.path,
+      path: path,
       httpMethod: method,
       headers,
       multiValueHeaders,
@@ -142,7 +163,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
     };
 
     let authorizer: Record<string, unknown> | undefined;
-    if (matched.route.authorized) {
+    if (authorized) {
       // The identity source: without it API Gateway answers 401 and never calls the authorizer.
       const token = req.headers.authorization;
       if (!token) return send(res, gatewayProblem(401, 'Unauthorized', 'Send a bearer token in the Authorization header.', requestId));
@@ -170,7 +191,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
       isBase64Encoded: false,
       requestContext: { ...requestContext, authorizer },
     };
-    const result = await options.functions[matched.route.fn](event, lambdaContext(matched.route.fn, requestId));
+    const result = await options.functions[fn](event, lambdaContext(fn, requestId));
     res.writeHead(result.statusCode, { ...(result.headers as Record<string, string>) });
     res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
   }

@@ -6,7 +6,7 @@ import { PLATFORM_CHAIN, type AuditEvent } from './audit';
 import { MAX_SINKS_PER_TENANT, validateSinkTarget, type AuditSink, type SinkTarget } from './audit-sinks';
 import { ConflictError } from './errors';
 import { authorizeAuditAdmin, authorizeAuditRead } from './policy';
-import type { Principal } from './principal';
+import type { Principal, TenantPrincipal } from './principal';
 import { describePrincipal } from './principal';
 
 export interface AuditTrailDeps {
@@ -26,12 +26,12 @@ export class AuditTrail {
     return this.deps.reader.query(principal.kind === 'tenant' ? principal.tenantId : PLATFORM_CHAIN, request);
   }
 
-  async listSinks(principal: Principal): Promise<AuditSink[]> {
+  async listSinks(principal: TenantPrincipal): Promise<AuditSink[]> {
     const { tenantId } = authorizeAuditAdmin(principal);
     return this.deps.sinks.list(tenantId);
   }
 
-  async putSink(principal: Principal, name: string, target: SinkTarget, audit?: MutationAudit): Promise<AuditSink> {
+  async putSink(principal: TenantPrincipal, name: string, target: SinkTarget, audit?: MutationAudit): Promise<AuditSink> {
     const { tenantId } = authorizeAuditAdmin(principal);
     const checked = validateSinkTarget(target, { allowLoopback: this.deps.allowLoopbackSinks });
     const existing = await this.deps.sinks.list(tenantId);
@@ -45,7 +45,7 @@ export class AuditTrail {
     );
   }
 
-  async deleteSink(principal: Principal, name: string, audit?: MutationAudit): Promise<void> {
+  async deleteSink(principal: TenantPrincipal, name: string, audit?: MutationAudit): Promise<void> {
     const { tenantId } = authorizeAuditAdmin(principal);
     await this.deps.sinks.delete(tenantId, name, audit?.pending(204, { sink: name }));
   }

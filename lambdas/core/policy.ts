@@ -1,20 +1,14 @@
-import { AccessEvaluator, NO_RULES, type AccessRules, type Operation } from './access/policy';
+import { AccessEvaluator, type AccessRules, type Operation } from './access/policy';
 import { ForbiddenError } from './errors';
 import type { Principal, TenantPrincipal } from './principal';
 
 // Every secret operation is decided here, never in a handler: roles first, then the
 // tenant's policies (deny wins, default deny) and network safelists (core/access/policy.ts).
+// Which kind of principal reaches a route at all is the access gate's (http/access-gate.ts).
 export type SecretOperation = Exclude<Operation, 'grant'> | 'purge';
 
 /** Purge is irreversible: it needs `delete` on the path and an Owner or Admin role. */
 const PURGE_ROLES = new Set(['owner', 'admin']);
-
-function tenantOnly(principal: Principal): TenantPrincipal {
-  if (principal.kind !== 'tenant') {
-    throw new ForbiddenError('Platform principals manage tenants; they cannot access tenant secrets.');
-  }
-  return principal;
-}
 
 /**
  * One request's access decisions: the tenant's rules (loaded once, on first use) and the
@@ -23,15 +17,10 @@ function tenantOnly(principal: Principal): TenantPrincipal {
 export class SecretAccessGate {
   private evaluator?: Promise<AccessEvaluator>;
 
+  /** `loadRules`: the request's own read of the tenant's rules (the gate's, shared). */
   constructor(private readonly loadRules: () => Promise<AccessRules>, private readonly sourceIp: string) {}
 
-  /** Roles only: for callers that have no tenant rules to apply (tools, tests). */
-  static rolesOnly(): SecretAccessGate {
-    return new SecretAccessGate(async () => NO_RULES, 'unknown');
-  }
-
-  async authorize(principal: Principal, operation: SecretOperation, path: string): Promise<TenantPrincipal> {
-    const tenant = tenantOnly(principal);
+  async authorize(tenant: TenantPrincipal, operation: SecretOperation, path: string): Promise<TenantPrincipal> {
     const evaluator = await this.rules();
     if (operation === 'purge' && !tenant.roles.some((role) => PURGE_ROLES.has(role))) {
       throw new ForbiddenError('Only Owners and Admins can purge secrets.');
@@ -42,7 +31,7 @@ export class SecretAccessGate {
   }
 
   /** Allowed when any one of the operations is; refuses with the first's reason. */
-  async authorizeAny(principal: Principal, operations: readonly SecretOperation[], path: string): Promise<TenantPrincipal> {
+  async authorizeAny(principal: TenantPrincipal, operations: readonly SecretOperation[], path: string): Promise<TenantPrincipal> {
     let refused: unknown;
     for (const operation of operations) {
       try {
@@ -55,8 +44,7 @@ export class SecretAccessGate {
   }
 
   /** Listing is allowed when the caller may list somewhere; each path is then filtered. */
-  async authorizeListing(principal: Principal): Promise<(path: string) => boolean> {
-    const tenant = tenantOnly(principal);
+  async authorizeListing(tenant: TenantPrincipal): Promise<(path: string) => boolean> {
     const evaluator = await this.rules();
     if (!evaluator.mayAnywhere(tenant, 'list', this.sourceIp)) {
       throw new ForbiddenError(
@@ -78,10 +66,6 @@ function refusal(operation: SecretOperation, path: string, reason: string): stri
   return `Your access does not allow '${operation}' on '${path}'.`;
 }
 
-export function authorizePlatformAdmin(principal: Principal): void {
-  if (principal.kind !== 'platform') throw new ForbiddenError('Only the platform admin can manage tenants.');
-}
-
 /** Owners and Admins read their tenant's trail; the platform admin reads the platform's. */
 export function authorizeAuditRead(principal: Principal): void {
   if (principal.kind === 'platform') return;
@@ -91,15 +75,13 @@ export function authorizeAuditRead(principal: Principal): void {
 }
 
 /** Owners and Admins configure where their tenant's trail is forwarded. */
-export function authorizeAuditAdmin(principal: Principal): TenantPrincipal {
-  if (principal.kind !== 'tenant') throw new ForbiddenError('Audit sinks belong to a tenant; platform principals have none.');
+export function authorizeAuditAdmin(principal: TenantPrincipal): TenantPrincipal {
   authorizeAuditRead(principal);
   return principal;
 }
 
 /** Owners and Admins manage users, clients, groups, issuers and IAM bindings. */
-export function authorizeIdentityAdmin(principal: Principal): TenantPrincipal {
-  if (principal.kind !== 'tenant') throw new ForbiddenError('Identities belong to a tenant; platform principals manage none.');
+export function authorizeIdentityAdmin(principal: TenantPrincipal): TenantPrincipal {
   if (!principal.roles.some((role) => role === 'owner' || role === 'admin')) {
     throw new ForbiddenError('Only Owners and Admins can manage identities.');
   }

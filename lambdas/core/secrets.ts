@@ -4,8 +4,8 @@ import type { TenantDataKeys } from '../ports/data-keys';
 import type { Page, PageRequest, SecretHead, SecretRepository, SecretSummary, SecretVersionInfo } from '../ports/secret-repository';
 import { open, seal } from './envelope';
 import { ConflictError, NotFoundError, PayloadTooLargeError, VersionConflictError, WriteConflictError } from './errors';
-import { SecretAccessGate } from './policy';
-import type { Principal } from './principal';
+import type { SecretAccessGate } from './policy';
+import type { TenantPrincipal } from './principal';
 import { describePrincipal } from './principal';
 import type { SecretPath } from './secret-path';
 
@@ -41,8 +41,8 @@ export interface SecretsDeps {
   readonly clock: Clock;
   /** The request's audit event: every change commits together with it. */
   readonly audit?: MutationAudit;
-  /** Roles, policies and network safelists; roles only when absent. */
-  readonly access?: SecretAccessGate;
+  /** Roles, policies and network safelists, with the tenant's rules as this request read them. */
+  readonly access: SecretAccessGate;
 }
 
 /** A tenant's secrets: the rules of create, version, read, list, delete, restore and purge. */
@@ -50,10 +50,10 @@ export class Secrets {
   private readonly access: SecretAccessGate;
 
   constructor(private readonly tenantId: string, private readonly deps: SecretsDeps) {
-    this.access = deps.access ?? SecretAccessGate.rolesOnly();
+    this.access = deps.access;
   }
 
-  async create(principal: Principal, path: SecretPath, input: SecretInput): Promise<SecretSummary> {
+  async create(principal: TenantPrincipal, path: SecretPath, input: SecretInput): Promise<SecretSummary> {
     await this.access.authorize(principal, 'create', path);
     const existing = await this.deps.repository.head(path);
     if (existing) throw this.exists(existing);
@@ -66,7 +66,7 @@ export class Secrets {
   }
 
   /** Writes a new version, creating the secret when missing; `ifMatch` makes it check-and-set. */
-  async write(principal: Principal, path: SecretPath, input: SecretInput, ifMatch?: number): Promise<SecretSummary> {
+  async write(principal: TenantPrincipal, path: SecretPath, input: SecretInput, ifMatch?: number): Promise<SecretSummary> {
     // Refused before anything is read when the caller may neither create nor update here.
     await this.access.authorizeAny(principal, ['update', 'create'], path);
     for (let attempt = 1; ; attempt++) {
@@ -85,7 +85,7 @@ export class Secrets {
     }
   }
 
-  async read(principal: Principal, path: SecretPath, version?: number): Promise<SecretView> {
+  async read(principal: TenantPrincipal, path: SecretPath, version?: number): Promise<SecretView> {
     await this.access.authorize(principal, 'read', path);
     const head = await this.liveHead(path);
     const record =
@@ -110,14 +110,14 @@ export class Secrets {
     };
   }
 
-  async list(principal: Principal, prefix: string, page: PageRequest, includeDeleted = false): Promise<Page<SecretSummary>> {
+  async list(principal: TenantPrincipal, prefix: string, page: PageRequest, includeDeleted = false): Promise<Page<SecretSummary>> {
     const listable = await this.access.authorizeListing(principal);
     const page_ = await this.deps.repository.list(prefix, page, includeDeleted);
     // Paths a policy hides are left out; the cursor still moves past them.
     return { ...page_, items: page_.items.filter((item) => listable(item.path)) };
   }
 
-  async metadata(principal: Principal, path: SecretPath, page: PageRequest): Promise<SecretMetadataView> {
+  async metadata(principal: TenantPrincipal, path: SecretPath, page: PageRequest): Promise<SecretMetadataView> {
     await this.access.authorize(principal, 'list', path);
     const head = await this.deps.repository.head(path);
     if (!head) throw this.notFound(path);
@@ -125,7 +125,7 @@ export class Secrets {
     return { ...summary, versions: await this.deps.repository.listVersions(path, page) };
   }
 
-  async delete(principal: Principal, path: SecretPath): Promise<void> {
+  async delete(principal: TenantPrincipal, path: SecretPath): Promise<void> {
     await this.access.authorize(principal, 'delete', path);
     await this.liveHead(path);
     await this.orNotFound(path, () =>
@@ -133,7 +133,7 @@ export class Secrets {
     );
   }
 
-  async restore(principal: Principal, path: SecretPath): Promise<SecretSummary> {
+  async restore(principal: TenantPrincipal, path: SecretPath): Promise<SecretSummary> {
     await this.access.authorize(principal, 'delete', path);
     const head = await this.deps.repository.head(path);
     if (!head?.deletedAt) throw new NotFoundError(`No deleted secret at '${path}'.`);
@@ -145,7 +145,7 @@ export class Secrets {
   }
 
   /** Irreversible. Only a soft-deleted secret can be purged, so nothing goes in one step. */
-  async purge(principal: Principal, path: SecretPath): Promise<void> {
+  async purge(principal: TenantPrincipal, path: SecretPath): Promise<void> {
     await this.access.authorize(principal, 'purge', path);
     const head = await this.deps.repository.head(path);
     if (!head) throw this.notFound(path);
@@ -153,7 +153,7 @@ export class Secrets {
     await this.deps.repository.purge(path, this.deps.audit?.pending(204, { versions: head.version }));
   }
 
-  private async writeNext(principal: Principal, path: SecretPath, input: SecretInput, head: SecretHead | undefined) {
+  private async writeNext(principal: TenantPrincipal, path: SecretPath, input: SecretInput, head: SecretHead | undefined) {
     const plaintext = Buffer.from(JSON.stringify(input.data), 'utf8');
     if (plaintext.length > MAX_SECRET_DATA_BYTES) {
       throw new PayloadTooLargeError(`Secret data is ${plaintext.length} bytes serialized; the limit is ${MAX_SECRET_DATA_BYTES}.`);

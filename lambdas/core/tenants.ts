@@ -6,8 +6,7 @@ import type { ClientRecord, ClientRepository, Plan, TenantRecord, TenantReposito
 import { hashSecret, newClientSecret } from './credentials';
 import { NotFoundError } from './errors';
 import { newClientId, newTenantId } from './ids';
-import { authorizePlatformAdmin } from './policy';
-import type { Principal } from './principal';
+import type { PlatformPrincipal } from './principal';
 import { describePrincipal } from './principal';
 
 export interface OnboardedTenant {
@@ -27,8 +26,7 @@ export class Tenants {
   constructor(private readonly deps: TenantsDeps) {}
 
   /** Creates the tenant's KMS keys, its first data key and an Owner API client. */
-  async onboard(principal: Principal, input: { name: string; plan?: Plan }, audit?: MutationAudit): Promise<OnboardedTenant> {
-    authorizePlatformAdmin(principal);
+  async onboard(principal: PlatformPrincipal, input: { name: string; plan?: Plan }, audit?: MutationAudit): Promise<OnboardedTenant> {
     const tenantId = newTenantId();
     const at = new Date(this.deps.clock.now()).toISOString();
     const by = describePrincipal(principal);
@@ -74,15 +72,13 @@ export class Tenants {
     }
   }
 
-  async get(principal: Principal, tenantId: string): Promise<TenantRecord> {
-    authorizePlatformAdmin(principal);
+  async get(principal: PlatformPrincipal, tenantId: string): Promise<TenantRecord> {
     const tenant = await this.deps.tenants.getTenant(tenantId);
     if (!tenant) throw new NotFoundError(`No tenant '${tenantId}'.`);
     return tenant;
   }
 
-  async list(principal: Principal, page: PageRequest): Promise<Page<TenantRecord>> {
-    authorizePlatformAdmin(principal);
+  async list(principal: PlatformPrincipal, page: PageRequest): Promise<Page<TenantRecord>> {
     return this.deps.tenants.listTenants(page);
   }
 

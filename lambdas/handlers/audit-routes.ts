@@ -37,18 +37,14 @@ export function auditRoutes(trail: AuditTrail) {
     route({
       method: 'GET',
       resource: '/v1/audit/sinks',
-      authenticated: true,
       audit: { action: 'audit.sink.list' },
-      body: 'none',
       input: z.object({ query: z.strictObject({}) }),
       handle: async ({ principal }) => ({ status: 200, body: { items: (await trail.listSinks(principal)).map(sinkView) } }),
     }),
     route({
       method: 'PUT',
       resource: '/v1/audit/sinks/{name}',
-      authenticated: true,
       audit: { action: 'audit.sink.put' },
-      body: 'json',
       input: z.object({ params: sinkName, body: z.strictObject({ target: sinkTarget }) }),
       handle: async ({ input, principal, request }) => ({
         status: 200,
@@ -58,9 +54,7 @@ export function auditRoutes(trail: AuditTrail) {
     route({
       method: 'DELETE',
       resource: '/v1/audit/sinks/{name}',
-      authenticated: true,
       audit: { action: 'audit.sink.delete' },
-      body: 'none',
       input: z.object({ params: sinkName }),
       handle: async ({ input, principal, request }) => {
         await trail.deleteSink(principal, input.params.name, request.audit);
@@ -70,9 +64,7 @@ export function auditRoutes(trail: AuditTrail) {
     route({
       method: 'GET',
       resource: '/v1/audit',
-      authenticated: true,
       audit: { action: 'audit.query' },
-      body: 'none',
       input: z.object({ query: z.strictObject({ ...filters, ...pageQuery }).refine(inRange, rangeMessage) }),
       handle: async ({ input, principal }) => {
         const page = await trail.query(principal, input.query);
@@ -82,9 +74,7 @@ export function auditRoutes(trail: AuditTrail) {
     route({
       method: 'GET',
       resource: '/v1/audit/export',
-      authenticated: true,
       audit: { action: 'audit.export' },
-      body: 'none',
       input: z.object({ query: z.strictObject({ ...filters, cursor: pageQuery.cursor }).refine(inRange, rangeMessage) }),
       handle: async ({ input, principal }) => {
         const page = await trail.query(principal, { ...input.query, limit: EXPORT_PAGE_EVENTS });

@@ -7,8 +7,6 @@ import { AuditTrail } from '../core/audit-trail';
 import { api } from '../http/api';
 import { auditRoutes } from './audit-routes';
 import { DynamoIdentityStore } from '../adapters/dynamodb/identity-store';
-import { Safelist } from '../core/access/network';
-import { ForbiddenError } from '../core/errors';
 
 // Composition root of the audit function (query and export).
 const config = loadConfig();
@@ -24,15 +22,5 @@ const trail = new AuditTrail({
 
 const identities = new DynamoIdentityStore(aws.dynamo, config.table);
 
-// The tenant's network safelist binds the trail and its sinks as it binds secrets.
-export const handler = api(auditRoutes(trail), {
-  auditLog,
-  region: config.region,
-  guard: async (principal, request) => {
-    if (principal.kind !== 'tenant') return;
-    const network = await identities.getNetwork(principal.tenantId);
-    if (network?.cidrs.length && !new Safelist(network.cidrs).allows(request.sourceIp)) {
-      throw new ForbiddenError('Requests from your network are not allowed for this tenant.');
-    }
-  },
-});
+// The tenant's network safelist binds the trail and its sinks as it binds secrets (the gate).
+export const handler = api(auditRoutes(trail), { auditLog, region: config.region, accessRules: (tenantId) => identities.accessRules(tenantId) });

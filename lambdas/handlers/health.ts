@@ -2,8 +2,8 @@ import { createAwsClients } from '../adapters/aws-clients';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { RegionHealth } from '../adapters/region-health';
 import { loadConfig } from '../config';
-import { api, route } from '../http/api';
-import { z } from 'zod';
+import { api } from '../http/api';
+import { healthRoutes } from './health-routes';
 
 const config = loadConfig();
 const aws = createAwsClients(config);
@@ -11,18 +11,4 @@ export const auditLog = new DynamoAuditLog(aws.dynamo, config.table);
 const kms = aws.kms.get(config.region)!;
 const health = new RegionHealth(aws.dynamo, kms, config.table, config.signingKeyId, config.region);
 
-export const handler = api([
-  route({
-    method: 'GET',
-    resource: '/health',
-    authenticated: false,
-    // Probed every few seconds by Route 53 from many locations; carries no identity or data.
-    audit: false,
-    body: 'none',
-    input: z.object({}),
-    handle: async () => {
-      const report = await health.check();
-      return { status: report.status === 'ok' ? 200 : 503, body: report };
-    },
-  }),
-], { auditLog, region: config.region });
+export const handler = api(healthRoutes(health), { auditLog, region: config.region });

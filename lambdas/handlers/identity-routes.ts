@@ -5,7 +5,7 @@ import { OPERATIONS, ROLE_OPERATIONS } from '../core/access/policy';
 import { isAllowedHost } from '../core/audit-sinks';
 import { CLIENT_ID } from '../core/ids';
 import { IDENTIFYING_CLAIMS, isSafeArnPattern, isSpecificClaimBinding } from '../core/identity/federation';
-import type { AdminRequest, IdentityAdmin } from '../core/identity/admin';
+import type { AdminRequest, CallerRequest, IdentityAdmin } from '../core/identity/admin';
 import { MAX_ENTRIES_PER_POLICY, MAX_GROUPS_PER_PRINCIPAL, MAX_PASSWORD_LENGTH, RECORD_NAME, USERNAME } from '../core/identity/names';
 import { ACCESS_TOKEN_TTL_SECONDS } from '../core/tokens';
 import { ROLES, type Principal } from '../core/principal';
@@ -83,7 +83,12 @@ export interface IdentityRoutesOptions {
   readonly allowLoopbackIssuers: boolean;
 }
 
-const admin = (principal: Principal, request: RequestInfo): AdminRequest => ({ principal, sourceIp: request.sourceIp, audit: request.audit });
+const admin = <P extends Principal>(principal: P, request: RequestInfo): CallerRequest<P> => ({
+  principal,
+  sourceIp: request.sourceIp,
+  audit: request.audit,
+  rules: request.accessRules,
+});
 const page = (q: { limit: number; cursor?: string | undefined }) => ({ limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) });
 const listBody = <T>(result: { items: readonly T[]; cursor?: string }) => ({ items: result.items, ...(result.cursor ? { nextCursor: result.cursor } : {}) });
 
@@ -109,25 +114,21 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
 
   const named = <K extends 'group' | 'policy' | 'issuer' | 'iam-binding'>(
     kind: K,
-    collection: string,
+    collection: 'groups' | 'policies' | 'issuers' | 'iam-bindings',
     put: (req: AdminRequest, name: string, body: never) => Promise<{ record: unknown; created: boolean }>,
     body: z.ZodType,
   ) => [
     route({
       method: 'GET',
-      resource: `/v1/${collection}`,
-      authenticated: true,
+      resource: `/v1/${collection}` as const,
       audit: { action: `${kind}.list` },
-      body: 'none',
       input: z.object({ query: z.strictObject(pageQuery) }),
       handle: async ({ input, principal, request }) => ({ status: 200, body: listBody(await identity.list(admin(principal, request), kind, page(input.query))) }),
     }),
     route({
       method: 'GET',
-      resource: `/v1/${collection}/{name}`,
-      authenticated: true,
+      resource: `/v1/${collection}/{name}` as const,
       audit: { action: `${kind}.read` },
-      body: 'none',
       input: z.object({ params: z.object({ name }) }),
       handle: async ({ input, principal, request }) => {
         const record = await identity.get(admin(principal, request), kind, input.params.name);
@@ -136,10 +137,8 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     }),
     route({
       method: 'PUT',
-      resource: `/v1/${collection}/{name}`,
-      authenticated: true,
+      resource: `/v1/${collection}/{name}` as const,
       audit: { action: `${kind}.write` },
-      body: 'json',
       input: z.object({ params: z.object({ name }), body }),
       handle: async ({ input, principal, request }) => {
         const { record, created } = await put(admin(principal, request), input.params.name, input.body as never);
@@ -148,10 +147,8 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     }),
     route({
       method: 'DELETE',
-      resource: `/v1/${collection}/{name}`,
-      authenticated: true,
+      resource: `/v1/${collection}/{name}` as const,
       audit: { action: `${kind}.delete` },
-      body: 'none',
       input: z.object({ params: z.object({ name }) }),
       handle: async ({ input, principal, request }) => {
         await identity.remove(admin(principal, request), kind, input.params.name);
@@ -164,18 +161,14 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'GET',
       resource: '/v1/whoami',
-      authenticated: true,
       audit: { action: 'identity.whoami' },
-      body: 'none',
       input: z.object({}),
       handle: async ({ principal, request }) => ({ status: 200, body: await identity.whoami(admin(principal, request)) }),
     }),
     route({
       method: 'POST',
       resource: '/v1/logout',
-      authenticated: true,
       audit: { action: 'identity.logout' },
-      body: 'none',
       input: z.object({}),
       handle: async ({ principal, request }) => {
         await identity.logout(admin(principal, request), Date.now() + ACCESS_TOKEN_TTL_SECONDS * 1000);
@@ -185,9 +178,7 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'GET',
       resource: '/v1/roles',
-      authenticated: true,
       audit: { action: 'role.list' },
-      body: 'none',
       input: z.object({}),
       handle: async () => ({
         status: 200,
@@ -201,18 +192,14 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'GET',
       resource: '/v1/users',
-      authenticated: true,
       audit: { action: 'user.list' },
-      body: 'none',
       input: z.object({ query: z.strictObject(pageQuery) }),
       handle: async ({ input, principal, request }) => ({ status: 200, body: listBody(await identity.listUsers(admin(principal, request), page(input.query))) }),
     }),
     route({
       method: 'POST',
       resource: '/v1/users',
-      authenticated: true,
       audit: { action: 'user.create' },
-      body: 'json',
       input: z.object({
         body: z.strictObject({
           username,
@@ -231,18 +218,14 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'GET',
       resource: '/v1/users/{name}',
-      authenticated: true,
       audit: { action: 'user.read' },
-      body: 'none',
       input: z.object({ params: z.object({ name: username }) }),
       handle: async ({ input, principal, request }) => ({ status: 200, body: await identity.getUser(admin(principal, request), input.params.name) }),
     }),
     route({
       method: 'PATCH',
       resource: '/v1/users/{name}',
-      authenticated: true,
       audit: { action: 'user.update' },
-      body: 'json',
       input: z.object({
         params: z.object({ name: username }),
         body: z
@@ -257,9 +240,7 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'DELETE',
       resource: '/v1/users/{name}',
-      authenticated: true,
       audit: { action: 'user.delete' },
-      body: 'none',
       input: z.object({ params: z.object({ name: username }) }),
       handle: async ({ input, principal, request }) => {
         await identity.deleteUser(admin(principal, request), input.params.name);
@@ -269,9 +250,7 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'PUT',
       resource: '/v1/users/{name}/password',
-      authenticated: true,
       audit: { action: 'user.password' },
-      body: 'json',
       input: z.object({ params: z.object({ name: username }), body: z.strictObject({ currentPassword: password.optional(), newPassword: password }) }),
       handle: async ({ input, principal, request }) => {
         await identity.setPassword(admin(principal, request), input.params.name, input.body as never);
@@ -281,21 +260,16 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'POST',
       resource: '/v1/users/{name}/totp',
-      authenticated: true,
       audit: { action: 'user.totp.enrol' },
-      body: 'none',
       input: z.object({ params: z.object({ name: username }) }),
       handle: async ({ input, principal, request }) => {
-        const tenantName = principal.kind === 'tenant' ? principal.tenantId : 'platform';
-        return { status: 201, body: await identity.enrolTotp(admin(principal, request), input.params.name, tenantName) };
+        return { status: 201, body: await identity.enrolTotp(admin(principal, request), input.params.name, principal.tenantId) };
       },
     }),
     route({
       method: 'POST',
       resource: '/v1/users/{name}/totp/verify',
-      authenticated: true,
       audit: { action: 'user.totp.confirm' },
-      body: 'json',
       input: z.object({ params: z.object({ name: username }), body: z.strictObject({ otp: z.string().regex(/^\d{6}$/, 'six digits') }) }),
       handle: async ({ input, principal, request }) => {
         await identity.confirmTotp(admin(principal, request), input.params.name, input.body.otp);
@@ -305,9 +279,7 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'DELETE',
       resource: '/v1/users/{name}/totp',
-      authenticated: true,
       audit: { action: 'user.totp.disable' },
-      body: 'none',
       input: z.object({ params: z.object({ name: username }) }),
       handle: async ({ input, principal, request }) => {
         await identity.disableTotp(admin(principal, request), input.params.name);
@@ -319,18 +291,14 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'GET',
       resource: '/v1/clients',
-      authenticated: true,
       audit: { action: 'client.list' },
-      body: 'none',
       input: z.object({ query: z.strictObject(pageQuery) }),
       handle: async ({ input, principal, request }) => ({ status: 200, body: listBody(await identity.listClients(admin(principal, request), page(input.query))) }),
     }),
     route({
       method: 'POST',
       resource: '/v1/clients',
-      authenticated: true,
       audit: { action: 'client.create' },
-      body: 'json',
       input: z.object({
         body: z.strictObject({ name: z.string().trim().min(1).max(128), description: z.string().max(512).optional(), roles: roles.default([]), groups: groups.default([]) }),
       }),
@@ -343,18 +311,14 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'GET',
       resource: '/v1/clients/{clientId}',
-      authenticated: true,
       audit: { action: 'client.read' },
-      body: 'none',
       input: z.object({ params: z.object({ clientId: z.string().regex(CLIENT_ID, 'a client id') }) }),
       handle: async ({ input, principal, request }) => ({ status: 200, body: await identity.getClient(admin(principal, request), input.params.clientId) }),
     }),
     route({
       method: 'PATCH',
       resource: '/v1/clients/{clientId}',
-      authenticated: true,
       audit: { action: 'client.update' },
-      body: 'json',
       input: z.object({
         params: z.object({ clientId: z.string().regex(CLIENT_ID, 'a client id') }),
         body: z
@@ -369,9 +333,7 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'DELETE',
       resource: '/v1/clients/{clientId}',
-      authenticated: true,
       audit: { action: 'client.delete' },
-      body: 'none',
       input: z.object({ params: z.object({ clientId: z.string().regex(CLIENT_ID, 'a client id') }) }),
       handle: async ({ input, principal, request }) => {
         await identity.deleteClient(admin(principal, request), input.params.clientId);
@@ -381,10 +343,8 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'POST',
       resource: '/v1/clients/{clientId}/secret',
-      authenticated: true,
       audit: { action: 'client.rotate' },
       // A client rotating its own secret sends `{ currentSecret }`; an Owner or Admin sends nothing.
-      body: 'optional-json',
       input: z.object({
         params: z.object({ clientId: z.string().regex(CLIENT_ID, 'a client id') }),
         body: z.strictObject({ currentSecret: z.string().min(1).max(512) }).optional(),
@@ -405,18 +365,14 @@ export function identityRoutes(identity: IdentityAdmin, options: IdentityRoutesO
     route({
       method: 'GET',
       resource: '/v1/network',
-      authenticated: true,
       audit: { action: 'network.read' },
-      body: 'none',
       input: z.object({}),
       handle: async ({ principal, request }) => ({ status: 200, body: await identity.getNetwork(admin(principal, request)) }),
     }),
     route({
       method: 'PUT',
       resource: '/v1/network',
-      authenticated: true,
       audit: { action: 'network.write' },
-      body: 'json',
       input: z.object({ body: z.strictObject({ cidrs }) }),
       handle: async ({ input, principal, request }) => ({ status: 200, body: await identity.putNetwork(admin(principal, request), input.body.cidrs) }),
     }),

@@ -19,10 +19,16 @@ export const auditLog = new DynamoAuditLog(aws.dynamo, config.table);
 const tenants = new DynamoTenantRepository(aws.dynamo, config.table);
 const dataKeys = new DataKeyRing(tenants, new KmsTenantKeyService(aws.kms, config.primaryRegion, config.region), systemClock, config.dataKeyTtlMs);
 
+const store = new DynamoIdentityStore(aws.dynamo, config.table, auditLog);
 export const identityAdmin = new IdentityAdmin({
-  store: new DynamoIdentityStore(aws.dynamo, config.table, auditLog),
+  store,
   clock: systemClock,
   totp: new TotpSeeds((tenantId) => dataKeys.forTenant(tenantId)),
 });
 
-export const handler = api(identityRoutes(identityAdmin, { allowLoopbackIssuers: config.allowLoopbackSinks }), { auditLog, region: config.region });
+export const handler = api(identityRoutes(identityAdmin, { allowLoopbackIssuers: config.allowLoopbackSinks }), {
+  auditLog,
+  region: config.region,
+  // Fresh on every request (no cache): identity changes are checked against the latest rules.
+  accessRules: (tenantId) => store.accessRules(tenantId),
+});

@@ -1,39 +1,30 @@
 import { z } from 'zod';
-import type { Principal, TenantPrincipal } from '../core/principal';
-import { ForbiddenError } from '../core/errors';
+import type { TenantPrincipal } from '../core/principal';
 import type { Secrets } from '../core/secrets';
 import { parseSecretPrefix } from '../core/secret-path';
 import { pageQuery, route, type RequestInfo } from '../http/api';
-import type { MutationAudit } from '../ports/audit-log';
 import { booleanFlag, etag, ifMatch, secretBody, secretPath, versionNumber } from '../http/schemas';
 
 /**
- * Gives the routes a Secrets service bound to the caller's own tenant and to this request's
- * audit event (committed with each change).
+ * Gives the routes a Secrets service bound to the caller's own tenant, to this request's
+ * audit event (committed with each change) and to its read of the tenant's access rules.
  */
-export type SecretsFor = (tenantId: string, audit: MutationAudit, sourceIp: string) => Secrets;
+export type SecretsFor = (tenantId: string, request: RequestInfo) => Secrets;
 
 const pathParams = z.object({ path: secretPath });
 const noBody = z.undefined();
-
-function tenantOf(principal: Principal): TenantPrincipal {
-  if (principal.kind !== 'tenant') throw new ForbiddenError('Platform principals manage tenants; they cannot access tenant secrets.');
-  return principal;
-}
 
 const location = (path: string) => `/v1/secrets/${path}`;
 
 export function secretsRoutes(secretsFor: SecretsFor) {
   // The tenant comes only from the verified token, never from the request.
-  const secrets = (principal: Principal, request: RequestInfo) => secretsFor(tenantOf(principal).tenantId, request.audit, request.sourceIp);
+  const secrets = (principal: TenantPrincipal, request: RequestInfo) => secretsFor(principal.tenantId, request);
 
   return [
     route({
       method: 'POST',
       resource: '/v1/secrets/{path+}',
-      authenticated: true,
       audit: { action: 'secret.create' },
-      body: 'json',
       input: z.object({ params: pathParams, body: secretBody }),
       handle: async ({ input, principal, request }) => {
         const created = await secrets(principal, request).create(principal, input.params.path, input.body);
@@ -43,9 +34,7 @@ export function secretsRoutes(secretsFor: SecretsFor) {
     route({
       method: 'PUT',
       resource: '/v1/secrets/{path+}',
-      authenticated: true,
       audit: { action: 'secret.write' },
-      body: 'json',
       input: z.object({ params: pathParams, headers: z.object({ 'if-match': ifMatch.optional() }), body: secretBody }),
       handle: async ({ input, principal, request }) => {
         const written = await secrets(principal, request).write(principal, input.params.path, input.body, input.headers['if-match']);
@@ -59,9 +48,7 @@ export function secretsRoutes(secretsFor: SecretsFor) {
     route({
       method: 'GET',
       resource: '/v1/secrets/{path+}',
-      authenticated: true,
       audit: { action: 'secret.read' },
-      body: 'none',
       input: z.object({ params: pathParams, query: z.strictObject({ version: versionNumber.optional() }), body: noBody }),
       handle: async ({ input, principal, request }) => {
         const secret = await secrets(principal, request).read(principal, input.params.path, input.query.version);
@@ -72,9 +59,7 @@ export function secretsRoutes(secretsFor: SecretsFor) {
     route({
       method: 'DELETE',
       resource: '/v1/secrets/{path+}',
-      authenticated: true,
       audit: { action: 'secret.delete' },
-      body: 'none',
       input: z.object({ params: pathParams }),
       handle: async ({ input, principal, request }) => {
         await secrets(principal, request).delete(principal, input.params.path);
@@ -84,9 +69,7 @@ export function secretsRoutes(secretsFor: SecretsFor) {
     route({
       method: 'GET',
       resource: '/v1/secrets',
-      authenticated: true,
       audit: { action: 'secret.list' },
-      body: 'none',
       input: z.object({
         query: z.strictObject({
           prefix: z.string().max(1024).transform((p) => parseSecretPrefix(p)).default(''),
@@ -103,9 +86,7 @@ export function secretsRoutes(secretsFor: SecretsFor) {
     route({
       method: 'GET',
       resource: '/v1/metadata/{path+}',
-      authenticated: true,
       audit: { action: 'secret.metadata' },
-      body: 'none',
       input: z.object({ params: pathParams, query: z.strictObject(pageQuery) }),
       handle: async ({ input, principal, request }) => {
         const { limit, cursor } = input.query;
@@ -117,9 +98,7 @@ export function secretsRoutes(secretsFor: SecretsFor) {
     route({
       method: 'DELETE',
       resource: '/v1/metadata/{path+}',
-      authenticated: true,
       audit: { action: 'secret.purge' },
-      body: 'none',
       input: z.object({ params: pathParams }),
       handle: async ({ input, principal, request }) => {
         await secrets(principal, request).purge(principal, input.params.path);
@@ -129,9 +108,7 @@ export function secretsRoutes(secretsFor: SecretsFor) {
     route({
       method: 'POST',
       resource: '/v1/restore/{path+}',
-      authenticated: true,
       audit: { action: 'secret.restore' },
-      body: 'none',
       input: z.object({ params: pathParams }),
       handle: async ({ input, principal, request }) => {
         const restored = await secrets(principal, request).restore(principal, input.params.path);

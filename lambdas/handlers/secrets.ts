@@ -10,9 +10,8 @@ import { SecretAccessGate } from '../core/policy';
 import { AccessRulesCache } from '../core/access/rules-cache';
 import { DynamoIdentityStore } from '../adapters/dynamodb/identity-store';
 import { api } from '../http/api';
-import type { MutationAudit } from '../ports/audit-log';
 import { systemClock } from '../ports/clock';
-import { secretsRoutes } from './secrets-routes';
+import { secretsRoutes, type SecretsFor } from './secrets-routes';
 
 // Composition root of the secrets function: built once per container, at cold start.
 const config = loadConfig();
@@ -25,13 +24,14 @@ export const dataKeyRing = new DataKeyRing(tenants, keyService, systemClock, con
 const identities = new DynamoIdentityStore(aws.dynamo, config.table);
 export const accessRules = new AccessRulesCache((tenantId) => identities.accessRules(tenantId), config.accessRulesTtlMs, systemClock);
 
-const secretsFor = (tenantId: string, audit: MutationAudit, sourceIp: string) =>
+const secretsFor: SecretsFor = (tenantId, request) =>
   new Secrets(tenantId, {
     repository: new DynamoSecretRepository(aws.dynamo, config.table, tenantId, auditLog),
     dataKeys: dataKeyRing.forTenant(tenantId),
     clock: systemClock,
-    audit,
-    access: new SecretAccessGate(() => accessRules.get(tenantId), sourceIp),
+    audit: request.audit,
+    // The rules the access gate read for this request (through the cache): one read, shared.
+    access: new SecretAccessGate(request.accessRules, request.sourceIp),
   });
 
-export const handler = api(secretsRoutes(secretsFor), { auditLog, region: config.region });
+export const handler = api(secretsRoutes(secretsFor), { auditLog, region: config.region, accessRules: (tenantId) => accessRules.get(tenantId) });

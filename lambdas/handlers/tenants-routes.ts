@@ -20,9 +20,7 @@ export function tenantsRoutes(tenants: Tenants) {
     route({
       method: 'POST',
       resource: '/v1/admin/tenants',
-      authenticated: true,
       audit: { action: 'tenant.create' },
-      body: 'json',
       input: z.object({
         body: z.strictObject({
           name: z.string().trim().min(1).max(128),
@@ -41,9 +39,7 @@ export function tenantsRoutes(tenants: Tenants) {
     route({
       method: 'GET',
       resource: '/v1/admin/tenants',
-      authenticated: true,
       audit: { action: 'tenant.list' },
-      body: 'none',
       input: z.object({ query: z.strictObject(pageQuery) }),
       handle: async ({ input, principal }) => {
         const { limit, cursor } = input.query;
@@ -54,9 +50,7 @@ export function tenantsRoutes(tenants: Tenants) {
     route({
       method: 'GET',
       resource: '/v1/admin/tenants/{tenantId}',
-      authenticated: true,
       audit: { action: 'tenant.read' },
-      body: 'none',
       input: z.object({ params: z.object({ tenantId: z.string().regex(TENANT_ID, 'a tenant id like ten_…') }) }),
       handle: async ({ input, principal }) => ({ status: 200, body: tenantView(await tenants.get(principal, input.params.tenantId)) }),
     }),

@@ -52,9 +52,7 @@ export function tokenRoutes(auth: Authentication, signer: TokenSigner) {
     route({
       method: 'POST',
       resource: '/v1/token',
-      authenticated: false,
       audit: { action: 'token.issue' },
-      body: 'json-or-form',
       input: z.object({
         body: z.looseObject({ grant_type: z.string().max(64) }).transform((body, ctx) => {
           if (!Object.hasOwn(GRANTS, body.grant_type)) {
@@ -87,10 +85,8 @@ export function tokenRoutes(auth: Authentication, signer: TokenSigner) {
     route({
       method: 'GET',
       resource: '/.well-known/jwks.json',
-      authenticated: false,
       // Public keys only, fetched by verifiers and caches: no identity, nothing to record.
       audit: false,
-      body: 'none',
       input: z.object({}),
       handle: async () => ({
         status: 200,

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   CofferError,
   DependencyUnavailableError,
+  InternalError,
   InvalidRequestError,
   MethodNotAllowedError,
   NotFoundError,
@@ -12,10 +13,14 @@ import {
   UnauthenticatedError,
   UnsupportedMediaTypeError,
 } from '../core/errors';
+import type { AccessRules } from '../core/access/policy';
+import { printable } from '../core/audit';
 import type { Principal } from '../core/principal';
 import { correlationId, type CofferContext } from '../middleware/correlation-id';
 import { problemJson, problemResponse } from '../middleware/problem-json';
 import type { AuditLog } from '../ports/audit-log';
+import { routeSpec, type Access, type AccessOf, type BodyKind, type FunctionName, type Method, type MethodOf, type Resource } from '../route-manifest';
+import { admit, type PrincipalFor } from './access-gate';
 import { principalFromAuthorizerContext } from './principal-context';
 import { RequestAudit } from './request-audit';
 
@@ -28,6 +33,11 @@ export interface RequestInfo {
   readonly sourceIp: string;
   /** This request's audit event (who, from where, on what), for routes that add to it or commit it with a change. */
   readonly audit: RequestAudit;
+  /**
+   * The caller's tenant's policies and network safelist, read at most once per request: the
+   * access gate checks the safelist with it and the route's policy checks reuse it.
+   */
+  readonly accessRules: () => Promise<AccessRules>;
 }
 
 export interface HttpResult {
@@ -43,40 +53,53 @@ export interface RawInput {
   readonly body: unknown;
 }
 
-/** `optional-json`: no body at all, or a JSON one (e.g. a proof some callers must add). */
-type BodyKind = 'none' | 'json' | 'json-or-form' | 'optional-json';
-
-export interface Route<S extends z.ZodType, A extends boolean> {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+/**
+ * A handler route. Its access mode and body kind come from the route manifest (one source):
+ * `resource` and `method` must name a manifest route, and `principal` is typed by its mode.
+ */
+export interface Route<S extends z.ZodType, R extends Resource> {
+  readonly method: MethodOf<R>;
   /** The API Gateway resource template, e.g. `/v1/secrets/{path+}`. */
-  readonly resource: string;
-  readonly authenticated: A;
+  readonly resource: R;
   /**
    * The action recorded in the audit trail (`secret.read`, …). `false` only for public
    * routes that carry no identity and touch no data (health, JWKS).
    */
   readonly audit: { readonly action: string } | false;
-  readonly body: BodyKind;
   readonly input: S;
-  readonly handle: (args: {
-    input: z.output<S>;
-    principal: A extends true ? Principal : undefined;
-    request: RequestInfo;
-  }) => Promise<HttpResult>;
+  readonly handle: (args: { input: z.output<S>; principal: PrincipalFor<AccessOf<R>>; request: RequestInfo }) => Promise<HttpResult>;
 }
 
-// biome-ignore lint: the route list is heterogeneous by design
-export type AnyRoute = Route<any, boolean>;
+/** Any route, as api() dispatches it. */
+export interface AnyRoute {
+  readonly method: Method;
+  readonly resource: Resource;
+  readonly audit: { readonly action: string } | false;
+  readonly input: z.ZodType;
+  // biome-ignore lint: the route list is heterogeneous by design
+  handle(args: { input: any; principal: any; request: RequestInfo }): Promise<HttpResult>;
+}
 
-export const route = <S extends z.ZodType, A extends boolean>(r: Route<S, A>): Route<S, A> => r;
+export const route = <S extends z.ZodType, R extends Resource>(r: Route<S, R>): Route<S, R> => r;
+
+/** A route with what the manifest says about it. */
+interface Served {
+  readonly route: AnyRoute;
+  readonly fn: FunctionName;
+  readonly access: Access;
+  readonly body: BodyKind;
+}
 
 export interface ApiOptions {
   /** Where every audited request's event goes before its response is sent (fail closed). */
   readonly auditLog: AuditLog;
   /** The region serving the request, as recorded in audit events. */
   readonly region: string;
-  /** Runs before every authenticated route (e.g. the tenant's network safelist). */
-  readonly guard?: (principal: Principal, request: RequestInfo) => Promise<void>;
+  /**
+   * Loads a tenant's access rules; required when any route admits tenant principals (the
+   * gate checks their network safelist). A cache may stand behind it (AccessRulesCache).
+   */
+  readonly accessRules?: (tenantId: string) => Promise<AccessRules>;
 }
 
 /**
@@ -85,10 +108,17 @@ export interface ApiOptions {
  * event cannot be recorded the caller gets a 503 instead of the result (fail closed).
  */
 export function api(routes: readonly AnyRoute[], options: ApiOptions) {
-  const byResource = new Map<string, Map<string, AnyRoute>>();
+  const byResource = new Map<string, Map<string, Served>>();
   for (const r of routes) {
-    const methods = byResource.get(r.resource) ?? new Map<string, AnyRoute>();
-    methods.set(r.method, r);
+    const spec = routeSpec(r.resource);
+    const body = spec?.methods[r.method];
+    if (!spec || !body) throw new Error(`api(): ${r.method} ${r.resource} is not in the route manifest`);
+    if ((spec.access === 'tenant' || spec.access === 'tenant-or-platform') && !options.accessRules) {
+      throw new Error(`api(): ${r.method} ${r.resource} admits tenant principals; pass accessRules so the gate can check their network`);
+    }
+    const methods = byResource.get(r.resource) ?? new Map<string, Served>();
+    if (methods.has(r.method)) throw new Error(`api(): ${r.method} ${r.resource} has two handler routes`);
+    methods.set(r.method, { route: r, fn: spec.fn, access: spec.access, body });
     byResource.set(r.resource, methods);
   }
 
@@ -98,12 +128,14 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     .use(correlationId())
     .handler(async (event, context) => {
       const matched = byResource.get(event.resource)?.get(event.httpMethod);
-      const principal = matched?.authenticated ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
-      if (matched?.audit === false) return respond(await serve(matched, event, context, principal, undefined));
+      // A request no route serves came through the gateway's authorized catch-all (ANY,
+      // `{proxy+}`): it is recorded as `request.unrouted`, with the caller who sent it.
+      const principal = !matched || matched.access !== 'public' ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
+      if (matched?.route.audit === false) return respond(await serve(matched, event, context, principal, undefined));
 
       const audit = new RequestAudit(
         {
-          action: matched?.audit ? matched.audit.action : 'request.unrouted',
+          action: matched?.route.audit ? matched.route.audit.action : 'request.unrouted',
           correlationId: context.correlationId,
           sourceIp: event.requestContext?.identity?.sourceIp ?? 'unknown',
           userAgent: event.headers?.['user-agent'] ?? 'unknown',
@@ -112,8 +144,11 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
         },
         principal,
       );
-      const resource = event.pathParameters?.path ?? event.pathParameters?.tenantId ?? event.pathParameters?.name ?? event.pathParameters?.clientId ?? (matched ? undefined : event.path);
+      const resource = matched
+        ? (event.pathParameters?.path ?? event.pathParameters?.tenantId ?? event.pathParameters?.name ?? event.pathParameters?.clientId)
+        : event.path;
       if (resource !== undefined) audit.about(safeDecode(resource));
+      if (!matched) audit.note({ method: printable(event.httpMethod ?? ''), route: printable(event.resource ?? '') });
 
       let response: APIGatewayProxyResult;
       let errorCode: string | undefined;
@@ -138,7 +173,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     });
 
   async function serve(
-    matched: AnyRoute | undefined,
+    matched: Served | undefined,
     event: APIGatewayProxyEvent,
     context: CofferContext,
     principal: Principal | undefined,
@@ -148,19 +183,29 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
       const methods = byResource.get(event.resource);
       if (!methods) throw new NotFoundError(`No route for ${event.path}.`);
       const allowed = [...methods.keys()];
-      throw new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${allowed.join(', ')}.`, allowed);
+      throw new MethodNotAllowedError(`${event.httpMethod} is not allowed on ${event.resource}; use ${allowed.join(', ')}.`, allowed);
     }
-    if (matched.authenticated && !principal) throw new UnauthenticatedError();
+    if (matched.access !== 'public' && !principal) throw new UnauthenticatedError();
+
+    const sourceIp = event.requestContext?.identity?.sourceIp ?? 'unknown';
+    let rules: Promise<AccessRules> | undefined;
+    const accessRules = () => {
+      if (principal?.kind !== 'tenant' || !options.accessRules) return Promise.reject(new InternalError('access rules are read for tenant principals only'));
+      rules ??= options.accessRules(principal.tenantId);
+      return rules;
+    };
+    // Before the input is parsed: a caller the route does not admit learns nothing of it.
+    if (principal) await admit(matched.access, matched.fn, principal, sourceIp, accessRules);
 
     const input = parseInput(matched, event);
     const request: RequestInfo = {
       correlationId: context.correlationId,
-      sourceIp: event.requestContext?.identity?.sourceIp ?? 'unknown',
+      sourceIp,
       // Unaudited routes get a recorder that is never written anywhere.
       audit: audit ?? new RequestAudit({ action: 'unaudited', correlationId: context.correlationId, sourceIp: '', userAgent: '', region: options.region, time: '' }),
+      accessRules,
     };
-    if (matched.authenticated && principal && options.guard) await options.guard(principal, request);
-    return matched.handle({ input, principal, request });
+    return matched.route.handle({ input, principal, request });
   }
 }
 
@@ -184,14 +229,14 @@ function safeDecode(value: string): string {
   }
 }
 
-function parseInput(r: AnyRoute, event: APIGatewayProxyEvent): unknown {
+function parseInput(r: Served, event: APIGatewayProxyEvent): unknown {
   const raw: RawInput = {
     params: decodeParams(event.pathParameters),
     query: { ...(event.queryStringParameters as Record<string, string> | null) },
     headers: { ...(event.headers as Record<string, string>) },
     body: parseBody(r.body, event),
   };
-  const parsed = (r.input as z.ZodType).safeParse(raw);
+  const parsed = r.route.input.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((issue) => ({
     field: issue.path.map(String).join('.') || '(request)',

@@ -19,7 +19,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type FunctionName, ROUTES } from '../../lambdas/route-manifest';
+import { type BodyKind, type FunctionName, gatewayResources, type Method as HttpMethod } from '../../lambdas/route-manifest';
 import { addProblemResponses } from './problem-responses';
 import type { VaultFunctions } from './vault-functions';
 
@@ -30,16 +30,6 @@ export interface VaultApiProps {
   readonly throttlingRateLimit?: number;
   readonly throttlingBurstLimit?: number;
 }
-
-/**
- * Routes whose handler requires a JSON object body (`body: 'json'`); API Gateway rejects
- * anything else before a Lambda runs. /v1/token is absent: it also accepts form bodies.
- */
-export const JSON_BODY_ROUTES: ReadonlySet<string> = new Set([
-  'POST /v1/admin/tenants',
-  'POST /v1/secrets/{path+}',
-  'PUT /v1/secrets/{path+}',
-]);
 
 /** Authorizer results are cached per token for this long (and reused for every route). */
 export const AUTHORIZER_CACHE_TTL = Duration.minutes(5);
@@ -123,19 +113,21 @@ export class VaultApi extends Construct {
       audit: functions.audit.function,
       identity: functions.identity.function,
     };
-    for (const route of ROUTES) {
-      const resource = this.api.root.resourceForPath(route.resource);
-      for (const httpMethod of route.methods) {
-        if (route.authorized) {
-          this.protectedMethod(resource, httpMethod, handlers[route.fn], pathParameters(route.resource));
+    // Every request reaches Coffer code: explicit methods where the manifest lists them,
+    // and an authorized ANY on every resource (and the `{proxy+}` ones of the tree) for the
+    // rest, so an unknown route or method is answered — and audited — by a handler.
+    for (const node of gatewayResources()) {
+      const resource = node.path === '/' ? this.api.root : this.api.root.resourceForPath(node.path);
+      const route = node.route;
+      for (const [method, body] of Object.entries(route?.methods ?? {}) as [HttpMethod, BodyKind][]) {
+        if (route!.access === 'public') {
+          this.publicMethod(resource, method, handlers[route!.fn]);
         } else {
-          this.publicMethod(resource, httpMethod, handlers[route.fn]);
+          this.protectedMethod(resource, method, handlers[route!.fn], pathParameters(node.path), body);
         }
       }
+      resource.addMethod('ANY', catchAll(handlers[node.fallbackFn]), { authorizationType: AuthorizationType.CUSTOM, authorizer: this.authorizer });
     }
-    const routeKeys = new Set(ROUTES.flatMap((r) => r.methods.map((m) => `${m} ${r.resource}`)));
-    const unknown = [...JSON_BODY_ROUTES].filter((key) => !routeKeys.has(key));
-    if (unknown.length > 0) throw new Error(`VaultApi: JSON_BODY_ROUTES names unknown routes: ${unknown.join(', ')}`);
 
     Validations.of(this.api).acknowledge(
       {
@@ -173,10 +165,12 @@ export class VaultApi extends Construct {
     httpMethod: string,
     handler: IFunction,
     pathParameterNames: readonly string[],
+    body: BodyKind,
   ): Method {
     const requestParameters: Record<string, boolean> = { 'method.request.header.Authorization': true };
     for (const name of pathParameterNames) requestParameters[`method.request.path.${name}`] = true;
-    const jsonBody = JSON_BODY_ROUTES.has(`${httpMethod} ${resource.path}`);
+    // Only a required JSON object is checked at the edge: an optional body may be empty.
+    const jsonBody = body === 'json';
 
     return resource.addMethod(httpMethod, integration(handler), {
       authorizationType: AuthorizationType.CUSTOM,
@@ -196,6 +190,14 @@ function pathParameters(resourcePath: string): string[] {
 function integration(handler: IFunction): LambdaIntegration {
   // One invoke permission per method, without the extra test-invoke permissions.
   return new LambdaIntegration(handler, { proxy: true, allowTestInvoke: false });
+}
+
+/**
+ * The ANY methods: one invoke permission per function for the whole API rather than one per
+ * method (some 60 more), which keeps the stack far from CloudFormation's resource limit.
+ */
+function catchAll(handler: IFunction): LambdaIntegration {
+  return new LambdaIntegration(handler, { proxy: true, scopePermissionToMethod: false });
 }
 
 function accessLogFormat(): AccessLogFormat {

@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayResources, routeMethods } from '../../lambdas/route-manifest';
 import { SKIP_BUNDLING, SYNTH_TIMEOUT_MS, type TempApp, tempApp } from './fixture';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, any> }>;
@@ -326,7 +327,7 @@ describe('API', () => {
   });
 
   /** `METHOD /path` → { authorization, function logical id } for every method in the template. */
-  const routes = (): Map<string, { authorization: string; authorizerId?: string; target: string }> => {
+  const routes = (): Map<string, { authorization: string; authorizerId?: string; target: string; models?: unknown }> => {
     const paths = new Map<string, string>();
     const pathOf = (ref: any): string => {
       if (ref['Fn::GetAtt']?.[1] === 'RootResourceId') return '';
@@ -345,6 +346,7 @@ describe('API', () => {
         authorization: p.AuthorizationType,
         authorizerId: p.AuthorizerId?.Ref,
         target,
+        ...(p.RequestModels ? { models: p.RequestModels } : {}),
       });
     }
     return result;
@@ -398,17 +400,63 @@ describe('API', () => {
   ];
 
   it('serves exactly the specified routes', () => {
-    expect([...routes().keys()].sort()).toEqual(EXPECTED_ROUTES.map(([route]) => route).sort());
+    const explicit = [...routes().keys()].filter((route) => !route.startsWith('ANY '));
+    expect(explicit.sort()).toEqual(EXPECTED_ROUTES.map(([route]) => route).sort());
+  });
+
+  describe('every other request reaches Coffer through the authorizer (request.unrouted)', () => {
+    const FUNCTIONS: Record<string, string> = {
+      token: 'Coffer token issuance and JWKS',
+      health: 'Coffer deep health check',
+      tenants: 'Coffer tenant administration',
+      secrets: 'Coffer secrets API',
+      audit: 'Coffer audit trail query and export',
+      identity: 'Coffer users, clients, groups, policies, issuers and IAM bindings',
+    };
+    const anyMethods = () => new Map([...routes()].filter(([route]) => route.startsWith('ANY ')).map(([route, m]) => [route.slice('ANY '.length) || '/', m]));
+
+    it('puts an authorized ANY on every resource, answered by the route’s own function or the unrouted one', () => {
+      const authorizerId = logicalIdOf('AWS::ApiGateway::Authorizer', () => true);
+      const expected = gatewayResources();
+      expect([...anyMethods().keys()].sort()).toEqual(expected.map((r) => r.path).sort());
+      for (const node of expected) {
+        expect(anyMethods().get(node.path), node.path).toEqual({ authorization: 'CUSTOM', authorizerId, target: functionId(FUNCTIONS[node.fallbackFn]!) });
+      }
+    });
+
+    it('gives every resource without a path variable below it a greedy {proxy+} child', () => {
+      const paths = new Set(gatewayResources().map((r) => r.path));
+      for (const path of ['/{proxy+}', '/v1/{proxy+}', '/v1/admin/{proxy+}', '/v1/users/{name}/{proxy+}', '/v1/audit/sinks/{name}/{proxy+}', '/health/{proxy+}']) expect(paths, path).toContain(path);
+      // A resource has at most one variable child (API Gateway refuses a second).
+      for (const path of ['/v1/secrets/{proxy+}', '/v1/users/{proxy+}', '/v1/secrets/{path+}/{proxy+}']) expect(paths, path).not.toContain(path);
+    });
+
+    it('grants each function one API-wide invoke permission for its ANY methods, and stays far below 500 resources', () => {
+      const apiScoped = ofType('AWS::Lambda::Permission').filter(([, p]) => JSON.stringify(p.Properties!.SourceArn).includes('/*/*/*'));
+      expect(apiScoped.length).toBe(new Set(gatewayResources().map((r) => r.fallbackFn)).size);
+      expect(Object.keys(resources).length).toBeLessThan(400);
+    });
   });
 
   it.each(EXPECTED_ROUTES)('%s: authorization %s, served by "%s"', (route, auth, description) => {
     const authorizerId = logicalIdOf('AWS::ApiGateway::Authorizer', () => true);
-    const method = routes().get(route);
+    const { models: _models, ...method } = routes().get(route) ?? {};
     expect(method).toEqual({
       authorization: auth,
       authorizerId: auth === 'CUSTOM' ? authorizerId : undefined,
       target: functionId(description),
     });
+  });
+
+  it("checks a JSON object body at the edge on exactly the manifest's JSON-body methods", () => {
+    const jsonObject = logicalIdOf('AWS::ApiGateway::Model', (p) => p.Name === 'JsonObject');
+    const checked = [...routes()].filter(([, m]) => m.models).map(([route, m]) => {
+      expect(m.models, route).toEqual({ 'application/json': { Ref: jsonObject } });
+      return route;
+    });
+    const json = routeMethods().filter((r) => r.body === 'json').map((r) => `${r.method} ${r.resource}`);
+    expect(checked.sort()).toEqual(json.sort());
+    expect(json.length).toBeGreaterThanOrEqual(15);
   });
 
   it('requires the Authorization header and path parameters on protected routes', () => {

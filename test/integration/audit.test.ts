@@ -177,6 +177,55 @@ describe('every other endpoint', () => {
   });
 });
 
+describe('requests no route serves (request.unrouted)', () => {
+  it('records an unknown route and a wrong method in the caller’s own chain, once each', async () => {
+    const admin = await api.adminToken();
+    const calls: [method: string, path: string, token: string, status: number, route: string][] = [
+      ['GET', '/v1/secretz/a', tenant.token, 404, '/v1/{proxy+}'],
+      ['PATCH', '/v1/secrets/a/b', tenant.token, 405, '/v1/secrets/{path+}'],
+      ['DELETE', '/v1/whoami', tenant.token, 405, '/v1/whoami'],
+      ['GET', '/', tenant.token, 404, '/'],
+      ['GET', '/v1/users/alice/keys', tenant.token, 404, '/v1/users/{name}/{proxy+}'],
+      ['GET', '/v1/admin/tenantz', admin, 404, '/v1/admin/{proxy+}'],
+      ['DELETE', '/v1/token', admin, 405, '/v1/token'],
+    ];
+    const ids: string[] = [];
+    for (const [method, path, token, status] of calls) {
+      const id = correlation();
+      ids.push(id);
+      const response = await api.request(method, path, { token, headers: { 'x-correlation-id': id } });
+      expect(`${method} ${path} → ${response.status}`).toBe(`${method} ${path} → ${status}`);
+    }
+    const own = await trail(tenant.token, 'action=request.unrouted');
+    const platform = await trail(admin, 'action=request.unrouted');
+    for (const [i, [method, path, token, status, route]] of calls.entries()) {
+      const events = (token === admin ? platform : own).filter((e) => e.correlationId === ids[i]);
+      expect(events, `${method} ${path}`).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        action: 'request.unrouted',
+        resource: path,
+        status,
+        outcome: 'failure',
+        actor: token === admin ? { type: 'platform' } : { id: tenant.clientId },
+        details: { method, route },
+      });
+    }
+  });
+
+  it('keeps answering an unknown route without a token with the authorizer’s 401, recorded as auth.verify', async () => {
+    const response = await api.request('GET', '/v1/secretz/a', {});
+    expect(response.status).toBe(401);
+    const correlationId = response.headers.get('x-correlation-id');
+    const forged = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    const refused = await api.request('PATCH', '/v1/secrets/a/b', { token: forged });
+    expect(refused.status).toBe(401);
+    const events = await trail(await api.adminToken(), 'action=auth.verify');
+    expect(events.filter((e) => e.correlationId === refused.headers.get('x-correlation-id'))).toMatchObject([{ details: { method: 'PATCH', route: '/v1/secrets/{path+}' } }]);
+    // No header at all: API Gateway answers 401 itself, without calling the authorizer.
+    expect(events.filter((e) => e.correlationId === correlationId)).toHaveLength(0);
+  });
+});
+
 describe('what events never hold', () => {
   it('no secret value, client secret or token appears in any stored event', async () => {
     const plantedValue = `PLANTED-VALUE-${randomUUID()}`;

@@ -34,12 +34,19 @@ export interface IdentityAdminDeps {
   readonly totp: TotpSeeds;
 }
 
-/** The caller and this request: who acts, from where, and the event the change commits with. */
-export interface AdminRequest {
-  readonly principal: Principal;
+/**
+ * The caller and this request: who acts, from where, the event the change commits with, and
+ * the tenant's access rules as this request read them (the access gate's read, shared).
+ * Routes reach the core only after the gate admitted the caller: a tenant principal from
+ * inside its tenant's network safelist, except whoami and logout (any verified principal).
+ */
+export interface CallerRequest<P extends Principal> {
+  readonly principal: P;
   readonly sourceIp: string;
   readonly audit?: MutationAudit;
+  readonly rules: () => Promise<AccessRules>;
 }
+export type AdminRequest = CallerRequest<TenantPrincipal>;
 
 export interface UserInput {
   readonly username: string;
@@ -97,7 +104,7 @@ export class IdentityAdmin {
 
   async createUser(req: AdminRequest, input: UserInput): Promise<UserView> {
     const actor = await this.admin(req);
-    await this.assertMayEmpowerPrincipal(actor, 'user', [input.username], input.roles, input.groups, req.sourceIp, 'grant', input.groups);
+    await this.assertMayEmpowerPrincipal(actor, 'user', [input.username], input.roles, input.groups, req, 'grant', input.groups);
     assertPasswordAcceptable(input.password, input.username);
     const stamp = this.stamp(actor);
     const user: UserRecord = {
@@ -121,7 +128,7 @@ export class IdentityAdmin {
     assertMayManage(actor, user.roles);
     if (empowers(changes)) {
       const { roles = user.roles, groups = user.groups } = changes;
-      await this.assertMayEmpowerPrincipal(actor, 'user', [username], roles, groups, req.sourceIp, 'grant', addedGroups(user.groups, changes.groups));
+      await this.assertMayEmpowerPrincipal(actor, 'user', [username], roles, groups, req, 'grant', addedGroups(user.groups, changes.groups));
     }
     const disabling = changes.status === 'disabled' && user.status !== 'disabled';
     const next: UserRecord = {
@@ -150,7 +157,7 @@ export class IdentityAdmin {
    */
   async setPassword(req: AdminRequest, username: string, input: { currentPassword?: string; newPassword: string }): Promise<void> {
     const self = isSelf(req.principal, 'user', username);
-    const actor = self ? await this.inNetwork(req, req.principal as TenantPrincipal) : await this.admin(req);
+    const actor = self ? req.principal : await this.admin(req);
     let user = await this.mustGet(actor.tenantId, 'user', username);
     // Before any attempt is counted: a refused new password must not cost a try.
     assertPasswordAcceptable(input.newPassword, username, 'body.newPassword');
@@ -161,7 +168,7 @@ export class IdentityAdmin {
     } else {
       // A reset hands the actor the user's access: it must hold all of it itself.
       assertMayManage(actor, user.roles);
-      await this.assertMayEmpowerPrincipal(actor, 'user', [username], user.roles, user.groups, req.sourceIp, 'takeover');
+      await this.assertMayEmpowerPrincipal(actor, 'user', [username], user.roles, user.groups, req, 'takeover');
     }
     const { lockedUntil: _lock, ...rest } = user;
     const next: UserRecord = {
@@ -208,11 +215,11 @@ export class IdentityAdmin {
     const user = await this.mustGet(actor.tenantId, 'user', username);
     if (!isSelf(req.principal, 'user', username)) {
       assertMayManage(actor, user.roles);
-      await this.assertMayEmpowerPrincipal(actor, 'user', [username], user.roles, user.groups, req.sourceIp, 'takeover');
+      await this.assertMayEmpowerPrincipal(actor, 'user', [username], user.roles, user.groups, req, 'takeover');
     }
     // Yourself: only from a session that proved the second factor, so a token stolen from
     // a password-only login cannot strip it.
-    else if (user.totp?.status === 'enabled' && (req.principal as TenantPrincipal).mfa !== true) {
+    else if (user.totp?.status === 'enabled' && req.principal.mfa !== true) {
       throw new ForbiddenError('Log in with your one-time code to disable TOTP (or ask an Owner or Admin).');
     }
     if (!user.totp) throw new NotFoundError(`User '${username}' has no TOTP device.`);
@@ -236,7 +243,7 @@ export class IdentityAdmin {
   async createClient(req: AdminRequest, input: ClientInput): Promise<ClientView & { clientSecret: string }> {
     const actor = await this.admin(req);
     const clientId = newClientId(actor.tenantId);
-    await this.assertMayEmpowerPrincipal(actor, 'client', [clientId], input.roles, input.groups, req.sourceIp, 'grant', input.groups);
+    await this.assertMayEmpowerPrincipal(actor, 'client', [clientId], input.roles, input.groups, req, 'grant', input.groups);
     const clientSecret = newClientSecret();
     const client: ClientRecord = {
       scope: actor.tenantId,
@@ -260,7 +267,7 @@ export class IdentityAdmin {
     assertMayManage(actor, client.roles);
     if (empowers(changes)) {
       const { roles = client.roles, groups = client.groups ?? [] } = changes;
-      await this.assertMayEmpowerPrincipal(actor, 'client', [clientId], roles, groups, req.sourceIp, 'grant', addedGroups(client.groups ?? [], changes.groups));
+      await this.assertMayEmpowerPrincipal(actor, 'client', [clientId], roles, groups, req, 'grant', addedGroups(client.groups ?? [], changes.groups));
     }
     const disabling = changes.status === 'disabled' && client.status !== 'disabled';
     const next: ClientRecord = {
@@ -288,7 +295,7 @@ export class IdentityAdmin {
     } else {
       // The new secret hands the actor the client's access: it must hold all of it itself.
       assertMayManage(actor, client.roles);
-      await this.assertMayEmpowerPrincipal(actor, 'client', [clientId], client.roles, client.groups ?? [], req.sourceIp, 'takeover');
+      await this.assertMayEmpowerPrincipal(actor, 'client', [clientId], client.roles, client.groups ?? [], req, 'takeover');
     }
     const clientSecret = newClientSecret();
     const { lockedUntil: _lock, ...rest } = client;
@@ -327,7 +334,7 @@ export class IdentityAdmin {
     assertNoOwnerRole(input.roles, 'A group');
     // Its members get its roles and whatever policies allow `group:<name>` (a recreated
     // group inherits both, and any memberships left from before).
-    const evaluator = await this.evaluator(actor);
+    const evaluator = await this.evaluator(req);
     this.assertMayEmpower(actor, evaluator, [{ idPatterns: [], roles: input.roles, groups: [name] }], req.sourceIp, 'grant');
     return this.putNamed(req, actor, 'group', name, (base) => ({ ...base, name, ...clean(input) }), (old) => {
       assertMayManage(actor, old.roles);
@@ -344,7 +351,7 @@ export class IdentityAdmin {
     const named = input.bindings.flatMap((b) => b.groups ?? []);
     const groups = await this.groupsNamed(actor, named, named);
     const shapes = input.bindings.map((b) => shapeOf('federated', [`${name}:*`], b.roles, b.groups ?? [], groups));
-    this.assertMayEmpower(actor, await this.evaluator(actor), shapes, req.sourceIp, 'grant');
+    this.assertMayEmpower(actor, await this.evaluator(req), shapes, req.sourceIp, 'grant');
     return this.putNamed(req, actor, 'issuer', name, (base, old) => ({ ...base, name, ...clean(input), generation: this.nextGeneration(old) }), (old) =>
       assertMayManage(actor, old.bindings.flatMap((b) => b.roles)), MAX_ISSUERS);
   }
@@ -352,7 +359,7 @@ export class IdentityAdmin {
   async putIamBinding(req: AdminRequest, name: string, input: IamBindingInput): Promise<{ record: IamBindingRecord; created: boolean }> {
     const actor = await this.admin(req);
     assertNoOwnerRole(input.roles, 'An IAM binding');
-    await this.assertMayEmpowerPrincipal(actor, 'iam', iamIdPatterns(input.arnPattern), input.roles, input.groups ?? [], req.sourceIp, 'grant', input.groups ?? []);
+    await this.assertMayEmpowerPrincipal(actor, 'iam', iamIdPatterns(input.arnPattern), input.roles, input.groups ?? [], req, 'grant', input.groups ?? []);
     return this.putNamed(req, actor, 'iam-binding', name, (base, old) => ({ ...base, name, ...clean(input), generation: this.nextGeneration(old) }), (old) =>
       assertMayManage(actor, old.roles), MAX_IAM_BINDINGS);
   }
@@ -363,8 +370,8 @@ export class IdentityAdmin {
    * always edit policies, so no policy can lock the Owners out.
    */
   async putPolicy(req: AdminRequest, name: string, input: PolicyInput): Promise<{ record: PolicyRecord; created: boolean }> {
-    const actor = await this.inNetwork(req, tenantOf(req.principal));
-    const evaluator = await this.evaluator(actor);
+    const actor = req.principal;
+    const evaluator = await this.evaluator(req);
     this.assertMayGrant(actor, evaluator, input.entries, req.sourceIp);
     return this.putNamed(req, actor, 'policy', name, (base) => ({ ...base, name, ...clean(input) }), (old) =>
       this.assertMayGrant(actor, evaluator, old.entries, req.sourceIp, 'replacing'), MAX_POLICIES);
@@ -374,14 +381,14 @@ export class IdentityAdmin {
     const actor = kind === 'policy' ? await this.policyReader(req) : await this.admin(req);
     const record = await this.mustGet(actor.tenantId, kind, name);
     if (kind === 'policy') {
-      const evaluator = await this.evaluator(actor);
+      const evaluator = await this.evaluator(req);
       this.assertMayGrant(actor, evaluator, (record as PolicyRecord).entries, req.sourceIp, 'replacing');
     } else {
       assertMayManage(actor, rolesOf(record as GroupRecord | IssuerRecord | IamBindingRecord));
       // Deleting a group lifts from its members the denies aimed at it and at its roles.
       if (kind === 'group') {
         const selectors = [`group:${name}`, ...(record as GroupRecord).roles.map((role) => `role:${role}`)];
-        this.assertMayLiftDenies(actor, await this.evaluator(actor), selectors, req.sourceIp);
+        this.assertMayLiftDenies(actor, await this.evaluator(req), selectors, req.sourceIp);
       }
     }
     await this.deps.store.remove(actor.tenantId, kind, name, record.rev, 0, req.audit?.pending(204, { name }));
@@ -412,10 +419,10 @@ export class IdentityAdmin {
 
   // ---- self --------------------------------------------------------------------------
 
-  async whoami(req: AdminRequest): Promise<WhoAmI> {
+  async whoami(req: CallerRequest<Principal>): Promise<WhoAmI> {
     const p = req.principal;
     if (p.kind === 'platform') return { principal: { type: 'platform', id: p.id }, tenantId: null, roles: [], groups: [], authMethod: p.authMethod ?? null, mfa: false, policies: [], network: { cidrs: [], sourceIp: req.sourceIp, allowed: true } };
-    const rules: AccessRules = await this.deps.store.accessRules(p.tenantId);
+    const rules: AccessRules = await req.rules();
     const evaluator = new AccessEvaluator(rules);
     return {
       principal: { type: p.type, id: p.id },
@@ -435,7 +442,7 @@ export class IdentityAdmin {
   }
 
   /** Ends the caller's session: its tokens stop at the authorizer's next check. */
-  async logout(req: AdminRequest, tokenExpiresAt: number): Promise<void> {
+  async logout(req: CallerRequest<Principal>, tokenExpiresAt: number): Promise<void> {
     const p = req.principal;
     if (!p.sessionId) throw new InvalidRequestError('This token has no session to end.');
     await this.deps.store.revokeSession(p.kind === 'tenant' ? p.tenantId : 'platform', p.sessionId, tokenExpiresAt);
@@ -489,8 +496,8 @@ export class IdentityAdmin {
   }
 
   /** The tenant's policies and safelist, read once per request and shared by its checks. */
-  private async evaluator(actor: TenantPrincipal): Promise<AccessEvaluator> {
-    return new AccessEvaluator(await this.deps.store.accessRules(actor.tenantId));
+  private async evaluator(req: AdminRequest): Promise<AccessEvaluator> {
+    return new AccessEvaluator(await req.rules());
   }
 
   /**
@@ -512,12 +519,12 @@ export class IdentityAdmin {
     idPatterns: readonly string[],
     roles: readonly Role[],
     groupNames: readonly string[],
-    sourceIp: string,
+    req: AdminRequest,
     purpose: 'grant' | 'takeover',
     mustExist: readonly string[] = [],
   ): Promise<void> {
     const groups = await this.groupsNamed(actor, groupNames, mustExist);
-    this.assertMayEmpower(actor, await this.evaluator(actor), [shapeOf(type, idPatterns, roles, groupNames, groups)], sourceIp, purpose);
+    this.assertMayEmpower(actor, await this.evaluator(req), [shapeOf(type, idPatterns, roles, groupNames, groups)], req.sourceIp, purpose);
   }
 
   /**
@@ -599,17 +606,17 @@ export class IdentityAdmin {
   }
 
   private async selfOrAdmin(req: AdminRequest, kind: 'user' | 'client', id: string): Promise<TenantPrincipal> {
-    return isSelf(req.principal, kind, id) ? this.inNetwork(req, req.principal as TenantPrincipal) : this.admin(req);
+    return isSelf(req.principal, kind, id) ? req.principal : this.admin(req);
   }
 
   private async selfOnly(req: AdminRequest, username: string): Promise<TenantPrincipal> {
     if (!isSelf(req.principal, 'user', username)) throw new ForbiddenError('Only the user can enrol or confirm their own TOTP device.');
-    return this.inNetwork(req, req.principal as TenantPrincipal);
+    return req.principal;
   }
 
-  /** An Owner or Admin, calling from inside the tenant's network safelist. */
+  /** An Owner or Admin (the gate already kept out other kinds and other networks). */
   private async admin(req: AdminRequest): Promise<TenantPrincipal> {
-    return this.inNetwork(req, authorizeIdentityAdmin(req.principal));
+    return authorizeIdentityAdmin(req.principal);
   }
 
   /**
@@ -617,19 +624,10 @@ export class IdentityAdmin {
    * read them; nobody else learns who may do what.
    */
   private async policyReader(req: AdminRequest): Promise<TenantPrincipal> {
-    const actor = await this.inNetwork(req, tenantOf(req.principal));
+    const actor = req.principal;
     if (actor.roles.includes('owner') || actor.roles.includes('admin')) return actor;
-    const evaluator = await this.evaluator(actor);
+    const evaluator = await this.evaluator(req);
     if (!evaluator.mayAnywhere(actor, 'grant', req.sourceIp)) throw new ForbiddenError('Only Owners, Admins and holders of grant can read policies.');
-    return actor;
-  }
-
-  /** The tenant-wide safelist binds identity administration as it binds secrets. */
-  private async inNetwork(req: AdminRequest, actor: TenantPrincipal): Promise<TenantPrincipal> {
-    const network = await this.deps.store.getNetwork(actor.tenantId);
-    if (network?.cidrs.length && !new Safelist(network.cidrs).allows(req.sourceIp)) {
-      throw new ForbiddenError('Requests from your network are not allowed for this tenant.');
-    }
     return actor;
   }
 
@@ -723,11 +721,6 @@ export interface WhoAmI {
   readonly sessionId?: string;
   readonly policies: readonly { name: string; sourceCidrs?: readonly string[]; entries: readonly AccessEntry[] }[];
   readonly network: { readonly cidrs: readonly string[]; readonly sourceIp: string; readonly allowed: boolean };
-}
-
-function tenantOf(principal: Principal): TenantPrincipal {
-  if (principal.kind !== 'tenant') throw new ForbiddenError('Policies belong to a tenant; platform principals have none.');
-  return principal;
 }
 
 function isSelf(principal: Principal, kind: 'user' | 'client', id: string): boolean {

@@ -22,6 +22,7 @@ let admin: IdentityAdmin;
 const as = (id: string, roles: Role[], groups: string[] = [], extra: Partial<TenantPrincipal> = {}): AdminRequest => ({
   principal: { kind: 'tenant', tenantId: TENANT_A, type: 'user', id, roles, groups, ...extra },
   sourceIp: IP,
+  rules: () => h.identities.accessRules(TENANT_A),
 });
 const alice = () => as('alice', ['admin']);
 const owner = () => as('root', ['owner']);
