@@ -70,6 +70,21 @@ describe('the layering of lambdas/', () => {
   it('reads a plausible graph (the scan finds the modules and their imports)', () => {
     expect(modules.length).toBeGreaterThan(50);
     expect(modules.find((m) => name(m.file) === 'core/secrets.ts')?.local.map(name)).toContain('ports/page.ts');
+    expect(modules.find((m) => name(m.file) === 'adapters/aws-clients.ts')?.packages).toContain('@aws-sdk/client-s3');
+  });
+
+  it('imports @aws-sdk/* only in adapters/ (where the one wiring module, adapters/aws-clients.ts, lives)', () => {
+    const outside = modules
+      .filter((m) => !name(m.file).startsWith('adapters/'))
+      .flatMap((m) => m.packages.filter((p) => p.startsWith('@aws-sdk/')).map((p) => `${name(m.file)}: ${p}`));
+    expect(outside).toEqual([]);
+  });
+
+  it('builds SDK clients only in adapters/aws-clients.ts', () => {
+    const builders = modules
+      .filter((m) => /new (?:DynamoDB|KMS|S3|STS|DynamoDBStreams)Client\(|DynamoDBDocumentClient\.from\(/.test(readFileSync(m.file, 'utf8')))
+      .map((m) => name(m.file));
+    expect(builders.sort()).toEqual(['adapters/aws-clients.ts', 'adapters/dynamodb/client.ts']);
   });
 
   it('has no import circle', () => {
