@@ -1,10 +1,10 @@
-import type { DigestSigner } from '../ports/audit-archive';
+import type { ArchiveBatch, ArchivedObject, BatchDigest, DigestSigner } from '../ports/audit-archive';
 import { batchDigest, verifyChain, type AuditEvent, type ChainHead, type ChainProblem, type ChainReport } from './audit';
 
 // How audit events are laid out in the archive (S3, Object Lock) and how an archived chain
 // is verified. Pure: the shipper and the `verify` tool share it.
 
-export const DIGEST_FORMAT = 'coffer-audit-batch-v1';
+export const DIGEST_FORMAT: BatchDigest['format'] = 'coffer-audit-batch-v1';
 
 /** Per-tenant, per-day prefix: `audit/<chain>/<yyyy>/<mm>/<dd>/`. */
 export function dayPrefix(chain: string, day: string): string {
@@ -28,12 +28,6 @@ export function batchKeys(chain: string, day: string, firstSeq: number, lastSeq:
 
 const pad = (seq: number) => String(seq).padStart(12, '0');
 
-export interface ArchiveBatch {
-  readonly chain: string;
-  readonly day: string;
-  readonly events: readonly AuditEvent[];
-}
-
 /** Splits consecutive events into one batch per UTC day, keeping their order. */
 export function batchesByDay(chain: string, events: readonly AuditEvent[]): ArchiveBatch[] {
   const batches: { chain: string; day: string; events: AuditEvent[] }[] = [];
@@ -55,22 +49,6 @@ export function fromJsonLines(text: string): AuditEvent[] {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as AuditEvent);
-}
-
-/** The signed statement that accompanies each batch object. */
-export interface BatchDigest {
-  readonly format: typeof DIGEST_FORMAT;
-  readonly chain: string;
-  readonly firstSeq: number;
-  readonly lastSeq: number;
-  readonly count: number;
-  readonly prevHash: string;
-  readonly lastHash: string;
-  readonly digest: string;
-  readonly keyId: string;
-  readonly algorithm: string;
-  /** base64 signature over `signedMessage(digest)`. */
-  readonly signature: string;
 }
 
 /** Domain-separated, so no other signature by the audit key can pass for a batch's. */
@@ -97,12 +75,6 @@ export function unsignedDigest(batch: ArchiveBatch): Omit<BatchDigest, 'keyId' |
     lastHash: last.hash,
     digest: batchDigest(batch.chain, batch.events),
   };
-}
-
-export interface ArchivedObject {
-  readonly key: string;
-  readonly events: readonly AuditEvent[];
-  readonly digest?: BatchDigest;
 }
 
 export type VerifySignature = (digest: BatchDigest) => Promise<boolean>;

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { AuditEvent } from './audit';
-import type { BatchDigest } from './audit-archive';
+import type { SinkTarget } from '../ports/audit-archive';
 import { InvalidRequestError } from './errors';
 
 // Optional forwarding of a tenant's audit events to its own webhook or syslog collector.
@@ -9,28 +9,6 @@ import { InvalidRequestError } from './errors';
 
 export const SINK_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const MAX_SINKS_PER_TENANT = 5;
-
-export type SinkTarget =
-  | { readonly type: 'webhook'; readonly url: string }
-  | { readonly type: 'syslog'; readonly host: string; readonly port: number };
-
-export interface SinkStatus {
-  /** Last seq delivered (0: nothing yet). */
-  readonly deliveredSeq: number;
-  readonly lastDeliveryAt?: string;
-  readonly lastError?: string;
-  readonly lastErrorAt?: string;
-  readonly consecutiveFailures: number;
-}
-
-export interface AuditSink {
-  readonly tenantId: string;
-  readonly name: string;
-  readonly target: SinkTarget;
-  readonly createdAt: string;
-  readonly createdBy: string;
-  readonly status: SinkStatus;
-}
 
 /**
  * A sink must point outside Coffer's own network: https only (http and loopback only when the
@@ -116,13 +94,6 @@ function isPrivateV4(ip: string): boolean {
     (a === 192 && b === 0 && c === 0) || // IETF protocol assignments
     (a === 198 && (b === 18 || b === 19)) // benchmarking
   );
-}
-
-/** A batch as a sink receives it: the events and the signed digest that covers them. */
-export interface SinkBatch {
-  readonly chain: string;
-  readonly events: readonly AuditEvent[];
-  readonly digest: BatchDigest;
 }
 
 /** RFC 5424 line for one event: the event JSON as the message, the action as MSGID. */

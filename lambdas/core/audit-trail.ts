@@ -1,9 +1,10 @@
 import type { AuditSinkStore } from '../ports/audit-archive';
 import type { AuditReader, AuditQueryRequest, MutationAudit } from '../ports/audit-log';
 import type { Clock } from '../ports/clock';
-import type { Page } from '../ports/secret-repository';
+import type { Page } from '../ports/page';
 import { PLATFORM_CHAIN, type AuditEvent } from './audit';
-import { MAX_SINKS_PER_TENANT, validateSinkTarget, type AuditSink, type SinkTarget } from './audit-sinks';
+import type { AuditSink, SinkTarget } from '../ports/audit-archive';
+import { MAX_SINKS_PER_TENANT, validateSinkTarget } from './audit-sinks';
 import { ConflictError } from './errors';
 import { authorizeAuditAdmin, authorizeAuditRead } from './policy';
 import type { Principal, TenantPrincipal } from './principal';

@@ -1,7 +1,8 @@
 import type { MutationAudit } from '../ports/audit-log';
 import type { Clock } from '../ports/clock';
 import type { TenantDataKeys } from '../ports/data-keys';
-import type { Page, PageRequest, SecretHead, SecretRepository, SecretSummary, SecretVersionInfo } from '../ports/secret-repository';
+import type { Page, PageRequest } from '../ports/page';
+import type { SecretHead, SecretRepository, SecretSummary, SecretVersionInfo } from '../ports/secret-repository';
 import { open, seal } from './envelope';
 import { ConflictError, NotFoundError, PayloadTooLargeError, VersionConflictError, WriteConflictError } from './errors';
 import type { SecretAccessGate } from './policy';

@@ -1,7 +1,7 @@
 import type { MutationAudit } from '../ports/audit-log';
 import type { Clock } from '../ports/clock';
 import type { TenantKeyService } from '../ports/key-service';
-import type { Page, PageRequest } from '../ports/secret-repository';
+import type { Page, PageRequest } from '../ports/page';
 import type { ClientRecord, ClientRepository, Plan, TenantRecord, TenantRepository } from '../ports/tenant-repository';
 import { hashSecret, newClientSecret } from './credentials';
 import { NotFoundError } from './errors';

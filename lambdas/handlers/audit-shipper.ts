@@ -1,8 +1,5 @@
-import { KMSClient } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { countCalls } from '../adapters/call-counter';
-import { createDocumentClient } from '../adapters/dynamodb/client';
+import { dynamoClient, kmsClient, s3Client } from '../adapters/aws-clients';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { KmsDigestSigner } from '../adapters/kms/digest-signer';
 import { S3AuditArchive } from '../adapters/s3/audit-archive';
@@ -19,14 +16,10 @@ const config = loadConfig();
 if (!config.auditBucket || !config.auditSigningKeyId) {
   throw new Error('Invalid Coffer configuration: the shipper needs COFFER_AUDIT_BUCKET and COFFER_AUDIT_SIGNING_KEY_ID');
 }
-const endpoint = config.endpoint ? { endpoint: config.endpoint } : {};
-const dynamodbEndpoint = config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : endpoint;
-const db = countCalls(createDocumentClient({ region: config.region, ...dynamodbEndpoint, maxAttempts: 3 }), 'dynamodb');
+const db = dynamoClient(config);
 const trail = new DynamoAuditLog(db, config.table);
-const s3 = countCalls(new S3Client({ region: config.region, ...endpoint, forcePathStyle: Boolean(config.endpoint), maxAttempts: 3 }), 's3');
-const kms = countCalls(new KMSClient({ region: config.region, ...endpoint, maxAttempts: 3 }), 'kms');
-const signer = new KmsDigestSigner(kms, config.auditSigningKeyId);
-export const shipper = new AuditShipper(trail, new S3AuditArchive(s3, config.auditBucket), signer);
+const signer = new KmsDigestSigner(kmsClient(config), config.auditSigningKeyId);
+export const shipper = new AuditShipper(trail, new S3AuditArchive(s3Client(config), config.auditBucket), signer);
 export const forwarder = new AuditForwarder(
   trail,
   new DynamoAuditSinkStore(db, config.table, trail),

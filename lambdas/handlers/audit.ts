@@ -1,4 +1,4 @@
-import { createAwsClients } from '../adapters/aws-clients';
+import { dynamoClient } from '../adapters/aws-clients';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { DynamoAuditSinkStore } from '../adapters/dynamodb/audit-sink-store';
 import { systemClock } from '../ports/clock';
@@ -10,17 +10,17 @@ import { DynamoIdentityStore } from '../adapters/dynamodb/identity-store';
 
 // Composition root of the audit function (query and export).
 const config = loadConfig();
-const aws = createAwsClients(config);
-export const auditLog = new DynamoAuditLog(aws.dynamo, config.table);
+const dynamo = dynamoClient(config);
+export const auditLog = new DynamoAuditLog(dynamo, config.table);
 
 const trail = new AuditTrail({
   reader: auditLog,
-  sinks: new DynamoAuditSinkStore(aws.dynamo, config.table, auditLog),
+  sinks: new DynamoAuditSinkStore(dynamo, config.table, auditLog),
   clock: systemClock,
   allowLoopbackSinks: config.allowLoopbackSinks,
 });
 
-const identities = new DynamoIdentityStore(aws.dynamo, config.table);
+const identities = new DynamoIdentityStore(dynamo, config.table);
 
 // The tenant's network safelist binds the trail and its sinks as it binds secrets (the gate).
 export const handler = api(auditRoutes(trail), { auditLog, region: config.region, accessRules: (tenantId) => identities.accessRules(tenantId) });

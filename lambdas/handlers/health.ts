@@ -1,4 +1,4 @@
-import { createAwsClients } from '../adapters/aws-clients';
+import { dynamoClient, kmsClient } from '../adapters/aws-clients';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { RegionHealth } from '../adapters/region-health';
 import { loadConfig } from '../config';
@@ -6,9 +6,8 @@ import { api } from '../http/api';
 import { healthRoutes } from './health-routes';
 
 const config = loadConfig();
-const aws = createAwsClients(config);
-export const auditLog = new DynamoAuditLog(aws.dynamo, config.table);
-const kms = aws.kms.get(config.region)!;
-const health = new RegionHealth(aws.dynamo, kms, config.table, config.signingKeyId, config.region);
+const dynamo = dynamoClient(config);
+export const auditLog = new DynamoAuditLog(dynamo, config.table);
+const health = new RegionHealth(dynamo, kmsClient(config), config.table, config.signingKeyId, config.region);
 
 export const handler = api(healthRoutes(health), { auditLog, region: config.region });

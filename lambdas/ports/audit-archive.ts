@@ -1,7 +1,67 @@
 import type { AuditEvent, ChainHead } from '../core/audit';
-import type { ArchiveBatch, ArchivedObject, BatchDigest } from '../core/audit-archive';
-import type { AuditSink, SinkBatch, SinkTarget } from '../core/audit-sinks';
 import type { PendingAudit } from './audit-log';
+
+// The archive's and the sinks' records are the port's own types: core/audit-archive and
+// core/audit-sinks implement the rules over them and import them from here, never the
+// other way round.
+
+export interface ArchiveBatch {
+  readonly chain: string;
+  readonly day: string;
+  readonly events: readonly AuditEvent[];
+}
+
+/** The signed statement that accompanies each batch object. */
+export interface BatchDigest {
+  /** `DIGEST_FORMAT` in core/audit-archive; the compiler holds the two together. */
+  readonly format: 'coffer-audit-batch-v1';
+  readonly chain: string;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly count: number;
+  readonly prevHash: string;
+  readonly lastHash: string;
+  readonly digest: string;
+  readonly keyId: string;
+  readonly algorithm: string;
+  /** base64 signature over `signedMessage(digest)`. */
+  readonly signature: string;
+}
+
+export interface ArchivedObject {
+  readonly key: string;
+  readonly events: readonly AuditEvent[];
+  readonly digest?: BatchDigest;
+}
+
+export type SinkTarget =
+  | { readonly type: 'webhook'; readonly url: string }
+  | { readonly type: 'syslog'; readonly host: string; readonly port: number };
+
+export interface SinkStatus {
+  /** Last seq delivered (0: nothing yet). */
+  readonly deliveredSeq: number;
+  readonly lastDeliveryAt?: string;
+  readonly lastError?: string;
+  readonly lastErrorAt?: string;
+  readonly consecutiveFailures: number;
+}
+
+export interface AuditSink {
+  readonly tenantId: string;
+  readonly name: string;
+  readonly target: SinkTarget;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly status: SinkStatus;
+}
+
+/** A batch as a sink receives it: the events and the signed digest that covers them. */
+export interface SinkBatch {
+  readonly chain: string;
+  readonly events: readonly AuditEvent[];
+  readonly digest: BatchDigest;
+}
 
 /** The long-term, write-once store of audit batches (S3 with Object Lock). */
 export interface AuditArchive {

@@ -1,5 +1,5 @@
 import type { AuditDraft, AuditEvent, AuditOutcome } from '../core/audit';
-import type { Page } from './secret-repository';
+import type { Page } from './page';
 
 /**
  * A mutation's audit event, handed to the store that commits the change so both land in

@@ -1,7 +1,7 @@
 import type { AccessPolicy, AccessRules } from '../core/access/policy';
 import type { Role } from '../core/principal';
 import type { PendingAudit } from './audit-log';
-import type { Page, PageRequest } from './secret-repository';
+import type { Page, PageRequest } from './page';
 import type { ClientRecord } from './tenant-repository';
 
 // A tenant's identities and access rules. Every record carries `rev` (optimistic

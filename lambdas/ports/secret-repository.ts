@@ -1,5 +1,6 @@
 import type { SecretPath } from '../core/secret-path';
 import type { PendingAudit } from './audit-log';
+import type { Page, PageRequest } from './page';
 
 export interface SecretMetadata {
   readonly path: SecretPath;
@@ -30,17 +31,6 @@ export interface SecretVersionRecord {
 
 export type SecretVersionInfo = Omit<SecretVersionRecord, 'ciphertext' | 'path'>;
 export type SecretSummary = Omit<SecretHead, 'latest'>;
-
-export interface Page<T> {
-  readonly items: readonly T[];
-  /** Opaque; absent on the last page. */
-  readonly cursor?: string;
-}
-
-export interface PageRequest {
-  readonly limit: number;
-  readonly cursor?: string;
-}
 
 /**
  * Storage of one tenant's secrets. Bound to a tenant when created, so no call can forget

@@ -1,6 +1,6 @@
 import type { PendingAudit } from './audit-log';
 import type { Role } from '../core/principal';
-import type { Page, PageRequest } from './secret-repository';
+import type { Page, PageRequest } from './page';
 
 export const PLANS = ['free', 'team', 'enterprise'] as const;
 export type Plan = (typeof PLANS)[number];

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KmsDigestSigner } from '../../lambdas/adapters/kms/digest-signer';
 import { batchDigest, type AuditEvent } from '../../lambdas/core/audit';
-import { signedMessage, type BatchDigest } from '../../lambdas/core/audit-archive';
+import { signedMessage } from '../../lambdas/core/audit-archive';
+import type { BatchDigest } from '../../lambdas/ports/audit-archive';
 import { startTestRuntime, type Client } from '../support/runtime';
 
 let runtime: Awaited<ReturnType<typeof startTestRuntime>>;

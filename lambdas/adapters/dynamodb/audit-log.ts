@@ -3,7 +3,7 @@ import { EMPTY_CHAIN, chainEvent, type AuditDraft, type AuditEvent, type ChainHe
 import { DependencyUnavailableError } from '../../core/errors';
 import type { AuditLog, AuditQueryRequest, AuditReader, PendingAudit } from '../../ports/audit-log';
 import type { ShippingSource } from '../../ports/audit-archive';
-import type { Page } from '../../ports/secret-repository';
+import type { Page } from '../../ports/page';
 import { decodeCursor, encodeCursor } from './cursor';
 import { dynamo, translateDynamoError } from './errors';
 import { keys } from './keys';

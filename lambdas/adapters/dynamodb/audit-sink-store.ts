@@ -1,5 +1,5 @@
 import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AuditSink, SinkStatus } from '../../core/audit-sinks';
+import type { AuditSink, SinkStatus } from '../../ports/audit-archive';
 import { NotFoundError, WriteConflictError } from '../../core/errors';
 import type { AuditSinkStore } from '../../ports/audit-archive';
 import type { PendingAudit } from '../../ports/audit-log';

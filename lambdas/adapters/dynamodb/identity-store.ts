@@ -20,7 +20,7 @@ import type {
   TokenSource,
   TokenState,
 } from '../../ports/identity';
-import type { Page, PageRequest } from '../../ports/secret-repository';
+import type { Page, PageRequest } from '../../ports/page';
 import type { DynamoAuditLog } from './audit-log';
 import { decodeCursor, encodeCursor } from './cursor';
 import { dynamo } from './errors';

@@ -9,9 +9,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { InternalError } from '../../core/errors';
 import { whyInvalidPath, type SecretPath } from '../../core/secret-path';
+import type { Page, PageRequest } from '../../ports/page';
 import type {
-  Page,
-  PageRequest,
   SecretHead,
   SecretRepository,
   SecretSummary,

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, InternalError, WriteConflictError } from '../../core/errors';
 import { TENANT_ID } from '../../core/ids';
-import type { Page, PageRequest } from '../../ports/secret-repository';
+import type { Page, PageRequest } from '../../ports/page';
 import type {
   ClientRecord,
   ClientRepository,

@@ -1,6 +1,7 @@
 import { GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { batchKeys, chainPrefix, fromJsonLines, toJsonLines, type ArchiveBatch, type ArchivedObject, type BatchDigest } from '../../core/audit-archive';
+import { batchKeys, chainPrefix, fromJsonLines, toJsonLines } from '../../core/audit-archive';
+import type { ArchiveBatch, ArchivedObject, BatchDigest } from '../../ports/audit-archive';
 import { DependencyUnavailableError } from '../../core/errors';
 import type { AuditArchive } from '../../ports/audit-archive';
 

@@ -1,7 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
-import { syslogLine, type SinkBatch, type SinkTarget } from '../../core/audit-sinks';
+import { syslogLine } from '../../core/audit-sinks';
+import type { SinkBatch, SinkTarget } from '../../ports/audit-archive';
 import { toJsonLines } from '../../core/audit-archive';
 import type { SinkDelivery } from '../../ports/audit-archive';
 import { checkedLookup, refuseLiteral } from '../net/checked-address';

@@ -12,7 +12,7 @@ import type {
   PolicyRecord,
   UserRecord,
 } from '../../ports/identity';
-import type { Page, PageRequest } from '../../ports/secret-repository';
+import type { Page, PageRequest } from '../../ports/page';
 import type { ClientRecord } from '../../ports/tenant-repository';
 import { AccessEvaluator, ROLE_OPERATIONS, selectorMatches, type AccessEntry, type AccessPolicy, type AccessRules, type PrincipalShape } from '../access/policy';
 import { Safelist } from '../access/network';

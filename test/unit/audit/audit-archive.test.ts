@@ -11,10 +11,9 @@ import {
   toJsonLines,
   unsignedDigest,
   verifyArchive,
-  type ArchivedObject,
-  type BatchDigest,
   type VerifySignature,
 } from '../../../lambdas/core/audit-archive';
+import type { ArchivedObject, BatchDigest } from '../../../lambdas/ports/audit-archive';
 import { buildChain, draft, FakeDigestSigner, headOf, link, TENANT } from './fakes';
 
 const signer = new FakeDigestSigner();

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PLATFORM_CHAIN } from '../../../lambdas/core/audit';
 import { signedMessage, unsignedDigest } from '../../../lambdas/core/audit-archive';
 import { AuditForwarder } from '../../../lambdas/core/audit-forwarder';
-import type { SinkBatch, SinkTarget } from '../../../lambdas/core/audit-sinks';
+import type { SinkBatch, SinkTarget } from '../../../lambdas/ports/audit-archive';
 import type { SinkDelivery } from '../../../lambdas/ports/audit-archive';
 import { buildChain, FakeDigestSigner, FixedClock, InMemoryShippingSource, InMemorySinkStore, OTHER_TENANT, ScriptedDelivery, TENANT } from './fakes';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chainEvent, EMPTY_CHAIN, type AuditEvent, type AuditOutcome } from '../../../lambdas/core/audit';
-import { isAllowedAddress, MAX_SINKS_PER_TENANT, SINK_NAME, syslogLine, validateSinkTarget, type SinkTarget } from '../../../lambdas/core/audit-sinks';
+import { isAllowedAddress, MAX_SINKS_PER_TENANT, SINK_NAME, syslogLine, validateSinkTarget } from '../../../lambdas/core/audit-sinks';
+import type { SinkTarget } from '../../../lambdas/ports/audit-archive';
 import { InvalidRequestError } from '../../../lambdas/core/errors';
 import { draft } from './fakes';
 

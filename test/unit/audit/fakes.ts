@@ -3,8 +3,8 @@
 // assert *when* something happened (the mark moves only after the archive holds the batch).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { chainEvent, EMPTY_CHAIN, type AuditDraft, type AuditEvent, type ChainHead } from '../../../lambdas/core/audit';
-import { batchKeys, type ArchiveBatch, type ArchivedObject, type BatchDigest } from '../../../lambdas/core/audit-archive';
-import type { AuditSink, SinkBatch, SinkTarget } from '../../../lambdas/core/audit-sinks';
+import { batchKeys } from '../../../lambdas/core/audit-archive';
+import type { ArchiveBatch, ArchivedObject, AuditSink, BatchDigest, SinkBatch, SinkTarget } from '../../../lambdas/ports/audit-archive';
 import { ConflictError, NotFoundError } from '../../../lambdas/core/errors';
 import type { PendingAudit } from '../../../lambdas/ports/audit-log';
 import type { AuditArchive, AuditSinkStore, DigestSigner, ShippingSource, SinkDelivery } from '../../../lambdas/ports/audit-archive';

@@ -8,9 +8,8 @@ import type { SecretPath } from '../../../lambdas/core/secret-path';
 import type { Clock } from '../../../lambdas/ports/clock';
 import type { TenantDataKeys } from '../../../lambdas/ports/data-keys';
 import type { PublicJwk, TenantKeyService, TokenSigner } from '../../../lambdas/ports/key-service';
+import type { Page, PageRequest } from '../../../lambdas/ports/page';
 import type {
-  Page,
-  PageRequest,
   SecretHead,
   SecretRepository,
   SecretSummary,

@@ -27,7 +27,7 @@ import type {
   TokenSource,
   TokenState,
 } from '../../../lambdas/ports/identity';
-import type { Page, PageRequest } from '../../../lambdas/ports/secret-repository';
+import type { Page, PageRequest } from '../../../lambdas/ports/page';
 import type { ClientRecord } from '../../../lambdas/ports/tenant-repository';
 import type { InMemoryClientRepository } from './fakes';
 
