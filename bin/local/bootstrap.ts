@@ -2,6 +2,7 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableE
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
+import { ENV } from '../../lambdas/env';
 
 // The local stand-in for what the CDK stack provisions: the table, the audit bucket and
 // the token-signing key, created in moto with the real SDK calls.
@@ -18,10 +19,10 @@ export const LOCAL_REGIONS = ['eu-west-1', 'eu-central-1'] as const;
 
 export function localAwsEnv(endpoint: string): Record<string, string> {
   return {
-    AWS_ENDPOINT_URL: endpoint,
+    [ENV.endpoint]: endpoint,
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: LOCAL_REGIONS[0],
+    [ENV.region]: LOCAL_REGIONS[0],
   };
 }
 

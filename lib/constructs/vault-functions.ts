@@ -6,6 +6,7 @@ import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { CfnBucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ENV, type FunctionEnvironment } from '../../lambdas/env';
 import type { CofferConfig } from '../config';
 import { CofferFunction } from './coffer-function';
 
@@ -20,19 +21,6 @@ export const TENANT_ALIAS_PREFIX = 'alias/coffer/ten_';
 
 /** The partition of the platform's audit chain (refused tokens, tenant onboarding). */
 export const PLATFORM_AUDIT_PARTITION = 'PLATFORM#AUDIT';
-
-/** Environment variables every Coffer function reads at cold start. */
-export const ENV = {
-  tableName: 'COFFER_TABLE_NAME',
-  regions: 'COFFER_REGIONS',
-  signingKeyId: 'COFFER_SIGNING_KEY_ID',
-  issuer: 'COFFER_ISSUER',
-  audience: 'COFFER_AUDIENCE',
-  auditBucket: 'COFFER_AUDIT_BUCKET',
-  auditSigningKeyId: 'COFFER_AUDIT_SIGNING_KEY_ID',
-  previousSigningKeyIds: 'COFFER_PREVIOUS_SIGNING_KEY_IDS',
-  serviceName: 'POWERTOOLS_SERVICE_NAME',
-} as const;
 
 export interface VaultFunctionsProps {
   readonly config: CofferConfig;
@@ -61,7 +49,7 @@ export class VaultFunctions extends Construct {
     super(scope, id);
     const { config, table, signingKey, auditBucket, auditSigningKey } = props;
 
-    const environment: Record<string, string> = {
+    const environment: FunctionEnvironment = {
       [ENV.tableName]: table.tableName,
       [ENV.regions]: config.regions.join(','),
       [ENV.signingKeyId]: signingKey.keyArn,
