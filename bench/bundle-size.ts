@@ -4,6 +4,7 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ENV } from '../lambdas/env';
 
 // `npm run bench:bundle`: each Lambda bundled the way the stack bundles it (esbuild, ESM,
 // minified), its size and cold import time, as ratios against a baseline bundle holding
@@ -45,14 +46,14 @@ async function bundle(name: string, entry: string) {
 
 const env = {
   ...process.env,
-  AWS_REGION: 'eu-west-1',
-  COFFER_REGIONS: 'eu-west-1,eu-central-1',
-  COFFER_TABLE_NAME: 'coffer-bench',
-  COFFER_SIGNING_KEY_ID: 'alias/coffer/token-signing',
-  COFFER_AUDIT_BUCKET: 'coffer-audit-bench',
-  COFFER_AUDIT_SIGNING_KEY_ID: 'alias/coffer/audit-signing',
-  COFFER_ISSUER: 'https://coffer.example',
-  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  [ENV.region]: 'eu-west-1',
+  [ENV.regions]: 'eu-west-1,eu-central-1',
+  [ENV.tableName]: 'coffer-bench',
+  [ENV.signingKeyId]: 'alias/coffer/token-signing',
+  [ENV.auditBucket]: 'coffer-audit-bench',
+  [ENV.auditSigningKeyId]: 'alias/coffer/audit-signing',
+  [ENV.issuer]: 'https://coffer.example',
+  [ENV.logLevel]: 'SILENT',
   AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
 };
 /** Median wall time of a fresh `node` importing the bundle (a cold start's module cost). */

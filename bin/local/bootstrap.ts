@@ -2,6 +2,7 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableE
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
+import { ENV } from '../../lambdas/env';
 
 // The local stand-in for what the CDK stack provisions: the table (in DynamoDB Local), the
 // audit bucket and the token-signing keys (in moto), created with the real SDK calls.
@@ -24,11 +25,11 @@ export interface LocalEndpoints {
 
 export function localAwsEnv(endpoints: LocalEndpoints): Record<string, string> {
   return {
-    AWS_ENDPOINT_URL: endpoints.aws,
-    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    [ENV.endpoint]: endpoints.aws,
+    [ENV.dynamodbEndpoint]: endpoints.dynamodb,
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_REGION: LOCAL_REGIONS[0],
+    [ENV.region]: LOCAL_REGIONS[0],
   };
 }
 

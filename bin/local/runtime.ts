@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { newClientId } from '../../lambdas/core/ids';
+import { ENV, type FunctionEnvironment } from '../../lambdas/env';
 import type { FunctionName } from '../../lambdas/route-manifest';
 import { LOCAL_REGIONS, dropTable, localAwsEnv, provisionLocalAws, type LocalAwsResources } from './bootstrap';
 import { startGateway, type ProxyHandler, type RunningGateway, type RequestAuthorizer } from './gateway';
@@ -58,22 +59,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     const port = options.port;
     Object.assign(process.env, localAwsEnv({ aws: awsEndpoint, dynamodb: dynamodbEndpoint }), {
-      COFFER_TABLE_NAME: resources.table,
-      COFFER_REGIONS: LOCAL_REGIONS.join(','),
-      COFFER_SIGNING_KEY_ID: resources.signingKeyAlias,
-      COFFER_AUDIENCE: 'coffer',
-      COFFER_AUDIT_BUCKET: resources.auditBucket,
-      COFFER_AUDIT_SIGNING_KEY_ID: resources.auditSigningKeyAlias,
+      [ENV.tableName]: resources.table,
+      [ENV.regions]: LOCAL_REGIONS.join(','),
+      [ENV.signingKeyId]: resources.signingKeyAlias,
+      [ENV.audience]: 'coffer',
+      [ENV.auditBucket]: resources.auditBucket,
+      [ENV.auditSigningKeyId]: resources.auditSigningKeyAlias,
       // Local collectors (a webhook or syslog on this machine) are allowed here only.
-      COFFER_ALLOW_LOOPBACK_SINKS: 'true',
+      [ENV.allowLoopbackSinks]: 'true',
       // aws_iam logins: moto answers sts:GetCallerIdentity on its own host and port.
-      COFFER_LOCAL_STS_HOST: new URL(awsEndpoint).host,
-      COFFER_ACCESS_RULES_TTL_SECONDS: String(options.accessRulesTtlSeconds ?? 5),
-      POWERTOOLS_SERVICE_NAME: 'coffer',
-      POWERTOOLS_LOG_LEVEL: options.logLevel ?? process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+      [ENV.localStsHost]: new URL(awsEndpoint).host,
+      [ENV.accessRulesTtlSeconds]: String(options.accessRulesTtlSeconds ?? 5),
+      [ENV.serviceName]: 'coffer',
+      [ENV.logLevel]: options.logLevel ?? process.env[ENV.logLevel] ?? 'WARN',
       // The issuer names where tokens come from; fixed before the port is known when port=0.
-      COFFER_ISSUER: process.env.COFFER_ISSUER ?? `http://127.0.0.1:${port || 8080}`,
-    });
+      [ENV.issuer]: process.env[ENV.issuer] ?? `http://127.0.0.1:${port || 8080}`,
+    } satisfies FunctionEnvironment);
 
     const [secrets, tenants, token, health, authorizer, audit, auditShipper, shipperCore, identity] = await Promise.all([
       import('../../lambdas/handlers/secrets'),

@@ -1,5 +1,6 @@
 import { DescribeKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { keys } from './dynamodb/keys';
 
 export interface CheckResult {
   readonly ok: boolean;
@@ -32,7 +33,7 @@ export class RegionHealth {
     let drained = false;
     const [dynamodb, kms] = await Promise.all([
       timed(async () => {
-        const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: 'PLATFORM', sk: `REGION#${this.region}` } }));
+        const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: keys.regionPk, sk: keys.regionSk(this.region) } }));
         drained = Item?.drained === true;
       }),
       timed(() => this.kms.send(new DescribeKeyCommand({ KeyId: this.signingKeyId }))),

@@ -12,7 +12,7 @@ export function chainsWithNewEvents(records: readonly DynamoDBRecord[]): Map<str
     if (record.eventName !== 'INSERT') continue;
     const pk = record.dynamodb?.Keys?.pk?.S;
     const sk = record.dynamodb?.Keys?.sk?.S;
-    if (!pk || !sk?.startsWith('E#')) continue;
+    if (!pk || !sk || !keys.isAuditEventSk(sk)) continue;
     const chain = keys.chainOfAuditPk(pk);
     if (chain && !chains.has(chain)) chains.set(chain, record.dynamodb?.SequenceNumber ?? '');
   }

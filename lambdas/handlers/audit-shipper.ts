@@ -4,6 +4,7 @@ import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { KmsDigestSigner } from '../adapters/kms/digest-signer';
 import { S3AuditArchive } from '../adapters/s3/audit-archive';
 import { loadConfig } from '../config';
+import { ENV } from '../env';
 import { AuditForwarder } from '../core/audit-forwarder';
 import { AuditShipper } from '../core/audit-shipper';
 import { DynamoAuditSinkStore } from '../adapters/dynamodb/audit-sink-store';
@@ -14,7 +15,7 @@ import { shipStreamBatch } from './audit-shipper-core';
 // Composition root of the shipper: DynamoDB Streams (audit event inserts) → S3 archive.
 const config = loadConfig();
 if (!config.auditBucket || !config.auditSigningKeyId) {
-  throw new Error('Invalid Coffer configuration: the shipper needs COFFER_AUDIT_BUCKET and COFFER_AUDIT_SIGNING_KEY_ID');
+  throw new Error(`Invalid Coffer configuration: the shipper needs ${ENV.auditBucket} and ${ENV.auditSigningKeyId}`);
 }
 const db = dynamoClient(config);
 const trail = new DynamoAuditLog(db, config.table);

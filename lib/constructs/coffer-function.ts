@@ -7,6 +7,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { definedVariables, ENV, type FunctionEnvironment } from '../../lambdas/env';
 
 /** Repository root, where `package-lock.json` and `lambdas/` live. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -22,7 +23,7 @@ export interface CofferFunctionProps {
   /** Handler module relative to the repository root, e.g. `lambdas/handlers/token.ts`. */
   readonly entry: string;
   readonly description: string;
-  readonly environment: Record<string, string>;
+  readonly environment: FunctionEnvironment;
   readonly memorySize?: number;
   readonly timeout?: Duration;
   readonly logRetention?: RetentionDays;
@@ -69,10 +70,10 @@ export class CofferFunction extends Construct {
       tracing: Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,
-      environment: {
+      environment: definedVariables({
         ...props.environment,
-        NODE_OPTIONS: '--enable-source-maps',
-      },
+        [ENV.nodeOptions]: '--enable-source-maps',
+      }),
       bundling: {
         format: OutputFormat.ESM,
         target: `node${LAMBDA_RUNTIME.name.replace(/^nodejs|\.x$/g, '')}`,

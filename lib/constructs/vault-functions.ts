@@ -6,6 +6,8 @@ import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { CfnBucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { keys, leadingKeys } from '../../lambdas/adapters/dynamodb/keys';
+import { ENV, type FunctionEnvironment } from '../../lambdas/env';
 import type { CofferConfig } from '../config';
 import { CofferFunction } from './coffer-function';
 
@@ -17,22 +19,6 @@ export const TENANT_KEY_TAG = 'coffer:tenant';
 export const TENANT_CONTEXT_KEY = 'coffer:tenant';
 /** Prefix of tenant key aliases (`alias/coffer/<tenantId>`, tenant ids start `ten_`). */
 export const TENANT_ALIAS_PREFIX = 'alias/coffer/ten_';
-
-/** The partition of the platform's audit chain (refused tokens, tenant onboarding). */
-export const PLATFORM_AUDIT_PARTITION = 'PLATFORM#AUDIT';
-
-/** Environment variables every Coffer function reads at cold start. */
-export const ENV = {
-  tableName: 'COFFER_TABLE_NAME',
-  regions: 'COFFER_REGIONS',
-  signingKeyId: 'COFFER_SIGNING_KEY_ID',
-  issuer: 'COFFER_ISSUER',
-  audience: 'COFFER_AUDIENCE',
-  auditBucket: 'COFFER_AUDIT_BUCKET',
-  auditSigningKeyId: 'COFFER_AUDIT_SIGNING_KEY_ID',
-  previousSigningKeyIds: 'COFFER_PREVIOUS_SIGNING_KEY_IDS',
-  serviceName: 'POWERTOOLS_SERVICE_NAME',
-} as const;
 
 export interface VaultFunctionsProps {
   readonly config: CofferConfig;
@@ -61,7 +47,7 @@ export class VaultFunctions extends Construct {
     super(scope, id);
     const { config, table, signingKey, auditBucket, auditSigningKey } = props;
 
-    const environment: Record<string, string> = {
+    const environment: FunctionEnvironment = {
       [ENV.tableName]: table.tableName,
       [ENV.regions]: config.regions.join(','),
       [ENV.signingKeyId]: signingKey.keyArn,
@@ -102,7 +88,7 @@ export class VaultFunctions extends Construct {
         // Query/GetItem find the chain's tail (its last event or the shipped mark).
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
         resources: [table.tableArn],
-        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PLATFORM_AUDIT_PARTITION] } },
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [leadingKeys.platformAudit] } },
       }),
     );
     // Each check re-reads the record that minted the token (user, client, issuer, binding),
@@ -112,7 +98,7 @@ export class VaultFunctions extends Construct {
         sid: 'CheckTokenRevocation',
         actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
         resources: [table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#IDENTITY', 'T#*#META', 'PLATFORM'] } },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [leadingKeys.anyTenantIdentity, leadingKeys.anyTenantMeta, leadingKeys.platform] } },
       }),
     );
 
@@ -131,7 +117,7 @@ export class VaultFunctions extends Construct {
         sid: 'RecordShippingProgress',
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#AUDIT', PLATFORM_AUDIT_PARTITION] } },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [leadingKeys.anyTenantAudit, leadingKeys.platformAudit] } },
       }),
     );
     this.auditShipper.role.addToPrincipalPolicy(
@@ -150,7 +136,7 @@ export class VaultFunctions extends Construct {
         maxBatchingWindow: Duration.seconds(1),
         reportBatchItemFailures: true,
         // Only new audit events wake the shipper, not every secret write.
-        filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { Keys: { sk: { S: FilterRule.beginsWith('E#') } } } })],
+        filters: [FilterCriteria.filter({ eventName: FilterRule.isEqual('INSERT'), dynamodb: { Keys: { sk: { S: FilterRule.beginsWith(keys.auditEventSkPrefix) } } } })],
       }),
     );
 

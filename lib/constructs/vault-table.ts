@@ -7,18 +7,19 @@ import {
   TableV2,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { tableAttributes } from '../../lambdas/adapters/dynamodb/keys';
 
 export interface VaultTableProps {
   readonly tableName: string;
 }
 
 /**
- * The single table holding every tenant's items (`pk`/`sk`, keys prefixed `T#<tenantId>#`).
+ * The single table holding every tenant's items (key layout: lambdas/adapters/dynamodb/keys.ts).
  * A TableV2 so the standby region can be added as a replica (global table) without
  * replacing the resource.
  */
 export class VaultTable extends Construct {
-  static readonly TTL_ATTRIBUTE = 'expiresAt';
+  static readonly TTL_ATTRIBUTE = tableAttributes.timeToLive;
 
   readonly table: TableV2;
 
@@ -27,8 +28,8 @@ export class VaultTable extends Construct {
 
     this.table = new TableV2(this, 'Table', {
       tableName: props.tableName,
-      partitionKey: { name: 'pk', type: AttributeType.STRING },
-      sortKey: { name: 'sk', type: AttributeType.STRING },
+      partitionKey: { name: tableAttributes.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: tableAttributes.sortKey, type: AttributeType.STRING },
       billing: Billing.onDemand(),
       // Global tables replicate through the stream; NEW_AND_OLD_IMAGES also feeds the RPO probe.
       dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,

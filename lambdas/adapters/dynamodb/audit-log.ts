@@ -66,7 +66,7 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': keys.auditChain(chain), ':from': keys.auditEventSk(1), ':to': 'E#~' },
+          ExpressionAttributeValues: { ':pk': keys.auditChain(chain), ':from': keys.auditEventSk(1), ':to': keys.auditEventSkAfterLast },
           ProjectionExpression: 'seq, #hash',
           ExpressionAttributeNames: { '#hash': 'hash' },
           ScanIndexForward: false,
@@ -113,7 +113,7 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': keys.auditChain(chain), ':from': keys.auditEventSk(afterSeq + 1), ':to': 'E#~' },
+          ExpressionAttributeValues: { ':pk': keys.auditChain(chain), ':from': keys.auditEventSk(afterSeq + 1), ':to': keys.auditEventSkAfterLast },
           Limit: limit,
           ConsistentRead: true,
         }),
@@ -126,7 +126,7 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
     const afterSeq = request.cursor === undefined ? 0 : decodeCursor(request.cursor, isSeqPosition);
     const filters: string[] = [];
     const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ':pk': keys.auditChain(chain), ':from': keys.auditEventSk(afterSeq + 1), ':to': 'E#~' };
+    const values: Record<string, unknown> = { ':pk': keys.auditChain(chain), ':from': keys.auditEventSk(afterSeq + 1), ':to': keys.auditEventSkAfterLast };
     if (request.from) (filters.push('#time >= :tFrom'), (names['#time'] = 'time'), (values[':tFrom'] = request.from));
     if (request.to) (filters.push('#time < :tTo'), (names['#time'] = 'time'), (values[':tTo'] = request.to));
     if (request.principal) (filters.push('actor.#id = :principal'), (names['#id'] = 'id'), (values[':principal'] = request.principal));

@@ -33,7 +33,7 @@ export class DynamoAuditSinkStore implements AuditSinkStore {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sink)',
-          ExpressionAttributeValues: { ':pk': pk, ':sink': 'SINK#' },
+          ExpressionAttributeValues: { ':pk': pk, ':sink': keys.sinkSkPrefix },
           ConsistentRead: true,
         }),
       ),

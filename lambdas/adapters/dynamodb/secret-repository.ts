@@ -182,7 +182,7 @@ export class DynamoSecretRepository implements SecretRepository {
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
-          ExpressionAttributeValues: { ':pk': pk, ':v': 'V#' },
+          ExpressionAttributeValues: { ':pk': pk, ':v': keys.versionSkPrefix },
           ProjectionExpression: VERSION_INFO_ATTRIBUTES.map((_, i) => `#a${i}`).join(', '),
           ExpressionAttributeNames: Object.fromEntries(VERSION_INFO_ATTRIBUTES.map((name, i) => [`#a${i}`, name])),
           ScanIndexForward: false,

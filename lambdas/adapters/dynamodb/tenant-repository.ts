@@ -70,7 +70,7 @@ export class DynamoTenantRepository implements TenantRepository, ClientRepositor
         new QueryCommand({
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :t)',
-          ExpressionAttributeValues: { ':pk': keys.tenantIndexPk, ':t': 'TENANT#' },
+          ExpressionAttributeValues: { ':pk': keys.tenantIndexPk, ':t': keys.tenantIndexSkPrefix },
           ExclusiveStartKey: after === undefined ? undefined : { pk: keys.tenantIndexPk, sk: keys.tenantIndexSk(after) },
           Limit: page.limit,
         }),
