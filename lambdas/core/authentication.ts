@@ -1,5 +1,5 @@
 import type { Clock } from '../ports/clock';
-import type { ClaimBinding, IdentityStore, IssuerRecord, UserRecord } from '../ports/identity';
+import type { ClaimBinding, IdentityRecordReader, IssuerRecord, LoginBookkeeping, SessionStore, UserRecord } from '../ports/identity';
 import type { ClientRepository } from '../ports/tenant-repository';
 import { verifySecret } from './credentials';
 import { UnauthenticatedError } from './errors';
@@ -27,7 +27,9 @@ export interface FederatedTokenVerifier {
 
 export interface AuthenticationDeps {
   readonly clients: ClientRepository;
-  readonly identities: IdentityStore;
+  readonly records: IdentityRecordReader;
+  readonly logins: LoginBookkeeping;
+  readonly sessions: SessionStore;
   readonly tokens: TokenIssuer;
   readonly clock: Clock;
   readonly totp?: TotpSeeds;
@@ -67,11 +69,11 @@ export class Authentication {
     const secretMatches = await verifySecret(clientSecret, client?.secretHash);
     if (!client || locked || !secretMatches || client.status !== 'active') {
       if (client && client.scope !== 'platform' && !locked && !secretMatches) {
-        await failClientSecret(this.deps.identities, client, now);
+        await failClientSecret(this.deps.logins, client, now);
       }
       throw new UnauthenticatedError();
     }
-    if (client.scope !== 'platform' && client.failedAttempts) await this.deps.identities.recordSuccess(client.scope, 'client', client.clientId);
+    if (client.scope !== 'platform' && client.failedAttempts) await this.deps.logins.recordSuccess(client.scope, 'client', client.clientId);
     const facts: LoginFacts = { source: { kind: 'client', name: client.clientId }, generation: client.generation ?? 1, amr: ['client_secret'] };
     if (client.scope === 'platform') {
       const principal: Principal = { kind: 'platform', type: 'platform', id: client.clientId, authMethod: 'client_credentials' };
@@ -85,16 +87,16 @@ export class Authentication {
   async password(input: { tenant: string; username: string; password: string; otp?: string }): Promise<Login> {
     const now = this.deps.clock.now();
     const valid = TENANT_ID.test(input.tenant) && USERNAME.test(input.username);
-    const user = valid ? await this.deps.identities.get(input.tenant, 'user', input.username) : undefined;
+    const user = valid ? await this.deps.records.get(input.tenant, 'user', input.username) : undefined;
     // The attempt is claimed before the password is checked, so a burst of parallel
     // guesses gets the same few tries as a sequence (core/identity/lockout.ts).
-    const attempt = user ? await claimPasswordAttempt(this.deps.identities, user, now) : undefined;
+    const attempt = user ? await claimPasswordAttempt(this.deps.logins, user, now) : undefined;
     // An unknown or locked user costs the same write, and a locked, refused or missing one
     // the same hash, as a wrong password: neither the answer nor its timing tells which.
-    if (valid && (!user || isLocked(user, now))) await this.deps.identities.decoyAttempt(input.tenant);
+    if (valid && (!user || isLocked(user, now))) await this.deps.logins.decoyAttempt(input.tenant);
     const passwordMatches = await verifySecret(input.password, attempt === undefined ? undefined : user?.passwordHash);
     if (!user || attempt === undefined || !passwordMatches) {
-      if (user && attempt !== undefined) await failPasswordAttempt(this.deps.identities, user, attempt, now);
+      if (user && attempt !== undefined) await failPasswordAttempt(this.deps.logins, user, attempt, now);
       throw new UnauthenticatedError(undefined, !user ? 'unknown-user' : attempt === undefined ? 'locked' : 'bad-password');
     }
     if (user.status !== 'active') throw new UnauthenticatedError(undefined, 'disabled');
@@ -105,16 +107,16 @@ export class Authentication {
       const secret = await this.totp().open(user.tenantId, user.username, user.totp!.sealedSecret);
       const step = acceptedStep(secret, input.otp, now, user.totp!.lastStep);
       // A wrong or replayed code counts as a failure: TOTP cannot be brute-forced either.
-      if (step === undefined || !(await this.deps.identities.claimOtpStep(user.tenantId, user.username, step))) {
-        await failPasswordAttempt(this.deps.identities, user, attempt, now);
+      if (step === undefined || !(await this.deps.logins.claimOtpStep(user.tenantId, user.username, step))) {
+        await failPasswordAttempt(this.deps.logins, user, attempt, now);
         throw new UnauthenticatedError(undefined, 'bad-otp');
       }
     }
-    await this.deps.identities.recordSuccess(user.tenantId, 'user', user.username);
+    await this.deps.logins.recordSuccess(user.tenantId, 'user', user.username);
 
     const sessionId = newSessionId();
     const refreshToken = newRefreshToken(user.tenantId, sessionId);
-    await this.deps.identities.createSession({
+    await this.deps.sessions.createSession({
       tenantId: user.tenantId,
       sessionId,
       username: user.username,
@@ -140,21 +142,21 @@ export class Authentication {
     if (!parsed) throw new UnauthenticatedError();
     const { tenantId, sessionId } = parsed;
     const presented = refreshTokenHash(refreshToken);
-    const session = await this.deps.identities.getSession(tenantId, sessionId);
+    const session = await this.deps.sessions.getSession(tenantId, sessionId);
     if (!session || session.revoked) throw new UnauthenticatedError();
     if (session.spent.includes(presented)) {
-      await this.deps.identities.revokeSession(tenantId, sessionId, session.absoluteExpiresAt);
+      await this.deps.sessions.revokeSession(tenantId, sessionId, session.absoluteExpiresAt);
       throw new UnauthenticatedError(undefined, 'refresh-reuse');
     }
     if (session.currentHash !== presented || session.refreshExpiresAt <= now || session.absoluteExpiresAt <= now) throw new UnauthenticatedError();
 
-    const user = await this.deps.identities.get(tenantId, 'user', session.username);
+    const user = await this.deps.records.get(tenantId, 'user', session.username);
     if (!user || user.status !== 'active' || user.generation !== session.generation) throw new UnauthenticatedError();
     const next = newRefreshToken(tenantId, sessionId);
     const expiresAt = Math.min(now + REFRESH_WINDOW_MS, session.absoluteExpiresAt);
-    if (!(await this.deps.identities.rotateSession(tenantId, sessionId, presented, refreshTokenHash(next), now, expiresAt))) {
+    if (!(await this.deps.sessions.rotateSession(tenantId, sessionId, presented, refreshTokenHash(next), now, expiresAt))) {
       // Two uses raced: one of them is a copy. Same rule as a replay.
-      await this.deps.identities.revokeSession(tenantId, sessionId, session.absoluteExpiresAt);
+      await this.deps.sessions.revokeSession(tenantId, sessionId, session.absoluteExpiresAt);
       throw new UnauthenticatedError(undefined, 'refresh-race');
     }
     return this.userLogin(user, sessionId, session.mfa, next);
@@ -168,8 +170,8 @@ export class Authentication {
     // STS first (it checks the signature), so unsigned junk writes nothing in the tenant;
     // then one use per signed request: a captured one cannot be replayed in its 15 minutes.
     const arn = await this.deps.sts.callerArn(input.request);
-    if (!(await this.deps.identities.claimNonce(input.tenant, `iam:${signature}`, now + 20 * 60_000))) throw new UnauthenticatedError();
-    const binding = bestIamBinding(await this.deps.identities.all(input.tenant, 'iam-binding'), arn, roleArnOf(arn));
+    if (!(await this.deps.logins.claimNonce(input.tenant, `iam:${signature}`, now + 20 * 60_000))) throw new UnauthenticatedError();
+    const binding = bestIamBinding(await this.deps.records.all(input.tenant, 'iam-binding'), arn, roleArnOf(arn));
     if (!binding) throw new UnauthenticatedError();
     const principal = await this.tenantPrincipal(input.tenant, 'iam', arn, binding.roles, binding.groups ?? [], 'aws_iam');
     return {
@@ -182,7 +184,7 @@ export class Authentication {
   async jwt(input: { tenant: string; assertion: string; role?: Role }): Promise<Login> {
     if (!TENANT_ID.test(input.tenant) || !this.deps.federation) throw new UnauthenticatedError();
     const iss = unverifiedIssuer(input.assertion);
-    const issuers = iss === undefined ? [] : (await this.deps.identities.all(input.tenant, 'issuer')).filter((i) => i.issuer === iss && i.status === 'active');
+    const issuers = iss === undefined ? [] : (await this.deps.records.all(input.tenant, 'issuer')).filter((i) => i.issuer === iss && i.status === 'active');
     for (const issuer of issuers) {
       let claims: Record<string, unknown>;
       try {
@@ -233,7 +235,7 @@ export class Authentication {
     groupNames: readonly string[],
     authMethod: TenantPrincipal['authMethod'],
   ): Promise<TenantPrincipal> {
-    const groups = groupNames.length ? await this.deps.identities.groups(tenantId, groupNames) : [];
+    const groups = groupNames.length ? await this.deps.records.groups(tenantId, groupNames) : [];
     return { kind: 'tenant', tenantId, type, id, roles: effectiveRoles(roles, groups), groups: groups.map((g) => g.name), ...(authMethod ? { authMethod } : {}) };
   }
 

@@ -6,7 +6,7 @@ import { loadConfig } from '../config';
 import { AuditTrail } from '../core/audit-trail';
 import { api } from '../http/api';
 import { auditRoutes } from './audit-routes';
-import { DynamoIdentityStore } from '../adapters/dynamodb/identity-store';
+import { DynamoAccessRules } from '../adapters/dynamodb/access-rules';
 
 // Composition root of the audit function (query and export).
 const config = loadConfig();
@@ -20,7 +20,7 @@ const trail = new AuditTrail({
   allowLoopbackSinks: config.allowLoopbackSinks,
 });
 
-const identities = new DynamoIdentityStore(dynamo, config.table);
+const rules = new DynamoAccessRules(dynamo, config.table);
 
 // The tenant's network safelist binds the trail and its sinks as it binds secrets (the gate).
-export const handler = api(auditRoutes(trail), { auditLog, region: config.region, accessRules: (tenantId) => identities.accessRules(tenantId) });
+export const handler = api(auditRoutes(trail), { auditLog, region: config.region, accessRules: (tenantId) => rules.accessRules(tenantId) });

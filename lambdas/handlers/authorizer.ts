@@ -1,6 +1,6 @@
 import { dynamoClient, kmsClient } from '../adapters/aws-clients';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
-import { DynamoIdentityStore } from '../adapters/dynamodb/identity-store';
+import { DynamoTokenState } from '../adapters/dynamodb/token-state';
 import { AccessTokenVerifier } from '../adapters/jwt/access-token-verifier';
 import { KmsTokenSigner } from '../adapters/kms/token-signer';
 import { loadConfig } from '../config';
@@ -14,9 +14,9 @@ const signer = new KmsTokenSigner(kmsClient(config), config.signingKeyId, config
 const verifier = new AccessTokenVerifier(() => signer.publicJwks(), { issuer: config.issuer, audience: config.audience });
 const dynamo = dynamoClient(config);
 export const auditLog = new DynamoAuditLog(dynamo, config.table);
-const identities = new DynamoIdentityStore(dynamo, config.table);
+const tokenState = new DynamoTokenState(dynamo, config.table);
 
-export const handler = createAuthorizer(async (token) => currentPrincipal(await verifier.verify(token), identities), {
+export const handler = createAuthorizer(async (token) => currentPrincipal(await verifier.verify(token), tokenState), {
   log: auditLog,
   region: config.region,
 });

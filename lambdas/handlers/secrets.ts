@@ -8,7 +8,7 @@ import { DataKeyRing } from '../core/data-keys';
 import { Secrets } from '../core/secrets';
 import { SecretAccessGate } from '../core/policy';
 import { AccessRulesCache } from '../core/access/rules-cache';
-import { DynamoIdentityStore } from '../adapters/dynamodb/identity-store';
+import { DynamoAccessRules } from '../adapters/dynamodb/access-rules';
 import { api } from '../http/api';
 import { systemClock } from '../ports/clock';
 import { secretsRoutes, type SecretsFor } from './secrets-routes';
@@ -21,8 +21,8 @@ const tenants = new DynamoTenantRepository(aws.dynamo, config.table);
 const keyService = new KmsTenantKeyService(aws.kms, config.primaryRegion, config.region);
 export const dataKeyRing = new DataKeyRing(tenants, keyService, systemClock, config.dataKeyTtlMs);
 
-const identities = new DynamoIdentityStore(aws.dynamo, config.table);
-export const accessRules = new AccessRulesCache((tenantId) => identities.accessRules(tenantId), config.accessRulesTtlMs, systemClock);
+const rules = new DynamoAccessRules(aws.dynamo, config.table);
+export const accessRules = new AccessRulesCache((tenantId) => rules.accessRules(tenantId), config.accessRulesTtlMs, systemClock);
 
 const secretsFor: SecretsFor = (tenantId, request) =>
   new Secrets(tenantId, {

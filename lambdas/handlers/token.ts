@@ -1,6 +1,8 @@
 import { createAwsClients } from '../adapters/aws-clients';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
-import { DynamoIdentityStore } from '../adapters/dynamodb/identity-store';
+import { DynamoIdentityRecords } from '../adapters/dynamodb/identity-records';
+import { DynamoLoginBookkeeping } from '../adapters/dynamodb/login-bookkeeping';
+import { DynamoSessionStore } from '../adapters/dynamodb/sessions';
 import { DynamoTenantRepository } from '../adapters/dynamodb/tenant-repository';
 import { JwksFederatedVerifier } from '../adapters/jwt/federated-verifier';
 import { KmsTenantKeyService } from '../adapters/kms/tenant-key-service';
@@ -30,7 +32,9 @@ const dataKeys = new DataKeyRing(tenants, new KmsTenantKeyService(aws.kms, confi
 
 export const authentication = new Authentication({
   clients: tenants,
-  identities: new DynamoIdentityStore(aws.dynamo, config.table),
+  records: new DynamoIdentityRecords(aws.dynamo, config.table, auditLog),
+  logins: new DynamoLoginBookkeeping(aws.dynamo, config.table),
+  sessions: new DynamoSessionStore(aws.dynamo, config.table),
   tokens: issuer,
   clock: systemClock,
   totp: new TotpSeeds((tenantId) => dataKeys.forTenant(tenantId)),

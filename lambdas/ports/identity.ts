@@ -122,26 +122,39 @@ export interface IdentityRecords {
 /** A change to the count of direct Owners, checked so the last one can never go. */
 export type OwnerDelta = -1 | 0 | 1;
 
-export interface IdentityStore {
+/** What logins and admin checks read: one record, all of a kind, the named groups. */
+export interface IdentityRecordReader {
   get<K extends IdentityKind>(tenantId: string, kind: K, name: string): Promise<IdentityRecords[K] | undefined>;
-  list<K extends IdentityKind>(tenantId: string, kind: K, page: PageRequest): Promise<Page<IdentityRecords[K]>>;
   /** All of a kind (policies, bindings: bounded by their per-tenant caps). */
   all<K extends IdentityKind>(tenantId: string, kind: K): Promise<IdentityRecords[K][]>;
+  /** The named groups that exist (one read). */
+  groups(tenantId: string, names: readonly string[]): Promise<GroupRecord[]>;
+}
+
+/** Users, clients, groups, policies, issuers and IAM bindings, as administration edits them. */
+export interface IdentityRecordStore extends IdentityRecordReader {
+  list<K extends IdentityKind>(tenantId: string, kind: K, page: PageRequest): Promise<Page<IdentityRecords[K]>>;
   /**
    * Creates (expectedRev undefined, ConflictError if present) or replaces (the stored rev
    * must equal expectedRev, else VersionConflict-like ConflictError); with the audit event.
    */
   save<K extends IdentityKind>(tenantId: string, kind: K, record: IdentityRecords[K], expectedRev: number | undefined, owners: OwnerDelta, audit?: PendingAudit): Promise<void>;
   remove(tenantId: string, kind: IdentityKind, name: string, expectedRev: number, owners: OwnerDelta, audit?: PendingAudit): Promise<void>;
+}
 
-  /** The named groups that exist (one read). */
-  groups(tenantId: string, names: readonly string[]): Promise<GroupRecord[]>;
-
+/** A tenant's policies and network safelist in one read: what every access check needs. */
+export interface AccessRuleSource {
   accessRules(tenantId: string): Promise<AccessRules>;
+}
+
+/** The tenant-wide network safelist, as its Owners edit it. */
+export interface NetworkStore {
   getNetwork(tenantId: string): Promise<NetworkRecord | undefined>;
   saveNetwork(record: NetworkRecord, expectedRev: number | undefined, audit?: PendingAudit): Promise<void>;
+}
 
-  /** Login bookkeeping, outside the admin flow (the request's event is appended after). */
+/** Login bookkeeping, outside the admin flow (the request's event is appended after). */
+export interface LoginBookkeeping {
   /**
    * Counts a failure atomically; `lockFor` turns the count after this failure into a lock
    * expiry (or none), so concurrent failures lock exactly as sequential ones do.
@@ -166,17 +179,29 @@ export interface IdentityStore {
   claimOtpStep(tenantId: string, username: string, step: number): Promise<boolean>;
   /** Remembers a one-time value until expiresAt (epoch ms); false if already seen. */
   claimNonce(tenantId: string, nonce: string, expiresAt: number): Promise<boolean>;
+}
 
+/** Ending a session: all logout needs. */
+export interface SessionRevoker {
+  /** Revokes a session (creates a tombstone for token-only sessions) until expiresAt. */
+  revokeSession(tenantId: string, sessionId: string, expiresAt: number): Promise<void>;
+}
+
+/** Login sessions: the refresh-token families of password logins. */
+export interface SessionStore extends SessionRevoker {
   createSession(session: SessionRecord): Promise<void>;
   getSession(tenantId: string, sessionId: string): Promise<SessionRecord | undefined>;
   /** Moves the family to a new refresh token iff `presentedHash` is still its current one. */
   rotateSession(tenantId: string, sessionId: string, presentedHash: string, nextHash: string, now: number, expiresAt: number): Promise<boolean>;
-  /** Revokes a session (creates a tombstone for token-only sessions) until expiresAt. */
-  revokeSession(tenantId: string, sessionId: string, expiresAt: number): Promise<void>;
+}
 
-  /** The authorizer's per-token check, in one read: the minting record, session, groups. */
+/** The authorizer's per-token check, in one read: the minting record, session, groups. */
+export interface TokenStateReader {
   loadTokenState(tenantId: string, source: TokenSource, sessionId: string | undefined, groups: readonly string[]): Promise<TokenState>;
 }
+
+/** Every slice at once, as an in-memory stand-in offers them; each Lambda takes only its own. */
+export type IdentityStore = IdentityRecordStore & AccessRuleSource & NetworkStore & LoginBookkeeping & SessionStore & TokenStateReader;
 
 /** The record a token was minted from: its generation and status gate the token. */
 export interface TokenSource {

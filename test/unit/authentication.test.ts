@@ -61,7 +61,7 @@ beforeEach(async () => {
   signer = new FakeTokenSigner();
   clock = new ManualClock();
   identities = new InMemoryIdentityStore(clients);
-  auth = new Authentication({ clients, identities, clock, tokens: new TokenIssuer(signer, clock, { issuer: 'https://iss', audience: 'aud' }) });
+  auth = new Authentication({ clients, records: identities, logins: identities, sessions: identities, clock, tokens: new TokenIssuer(signer, clock, { issuer: 'https://iss', audience: 'aud' }) });
   clients.calls.get = 0;
   scryptCalls.count = 0;
 });

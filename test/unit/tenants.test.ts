@@ -95,9 +95,10 @@ describe('Tenants.onboard', () => {
 
   it('yields a working tenant: the owner logs in and stores and reads a secret', async () => {
     const { tenant, owner } = await tenants.onboard(platformAdmin, { name: 'acme' });
+    const slices = (store: InMemoryIdentityStore) => ({ records: store, logins: store, sessions: store });
     const auth = new Authentication({
       clients,
-      identities: new InMemoryIdentityStore(clients),
+      ...slices(new InMemoryIdentityStore(clients)),
       clock,
       tokens: new TokenIssuer(new FakeTokenSigner(), clock, { issuer: 'i', audience: 'a' }),
     });

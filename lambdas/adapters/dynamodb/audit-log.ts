@@ -18,7 +18,7 @@ const MAX_EVENTS_READ_PER_QUERY = 5000;
  */
 const CHAIN_RETRY_MS = 3_000;
 
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 const STORAGE_ATTRIBUTES = new Set(['pk', 'sk', 'expiresAt']);
 const isSeqPosition = (p: unknown): p is number => Number.isInteger(p) && (p as number) >= 0;

@@ -1,4 +1,4 @@
-import type { IdentityStore, UserRecord } from '../../ports/identity';
+import type { LoginBookkeeping, UserRecord } from '../../ports/identity';
 import type { ClientRecord } from '../../ports/tenant-repository';
 import { isLocked, lockAfter, LOCKOUT } from './lockout';
 
@@ -9,18 +9,18 @@ import { isLocked, lockAfter, LOCKOUT } from './lockout';
  * Claims one password attempt before the password is checked, so a burst of parallel
  * guesses gets the same few tries as a sequence. Undefined when locked or refused.
  */
-export function claimPasswordAttempt(store: IdentityStore, user: UserRecord, now: number): Promise<number | undefined> {
+export function claimPasswordAttempt(store: LoginBookkeeping, user: UserRecord, now: number): Promise<number | undefined> {
   if (isLocked(user, now)) return Promise.resolve(undefined);
   return store.reserveAttempt(user.tenantId, user.username, now, LOCKOUT.user.threshold, (n) => lockAfter(n, 'user', now));
 }
 
 /** A claimed attempt failed (it was counted when claimed): lock once the streak reaches the threshold. */
-export async function failPasswordAttempt(store: IdentityStore, user: UserRecord, attempt: number, now: number): Promise<void> {
+export async function failPasswordAttempt(store: LoginBookkeeping, user: UserRecord, attempt: number, now: number): Promise<void> {
   const until = lockAfter(attempt, 'user', now);
   if (until !== undefined) await store.lockUser(user.tenantId, user.username, until);
 }
 
 /** A wrong client secret, counted after the check (the secrets are 256-bit random). */
-export function failClientSecret(store: IdentityStore, client: ClientRecord, now: number): Promise<void> {
+export function failClientSecret(store: LoginBookkeeping, client: ClientRecord, now: number): Promise<void> {
   return store.recordFailure(client.scope, 'client', client.clientId, (failures) => lockAfter(failures, 'client', now));
 }

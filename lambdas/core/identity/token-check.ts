@@ -1,4 +1,4 @@
-import type { ClaimBinding, GroupRecord, IdentityStore, IssuerRecord, TokenSource, UserRecord, IamBindingRecord } from '../../ports/identity';
+import type { ClaimBinding, GroupRecord, IssuerRecord, TokenSource, TokenStateReader, UserRecord, IamBindingRecord } from '../../ports/identity';
 import type { ClientRecord } from '../../ports/tenant-repository';
 import { UnauthenticatedError } from '../errors';
 import { ROLES, type Principal, type Role } from '../principal';
@@ -18,7 +18,7 @@ export interface VerifiedToken {
  * since), and its session not logged out? Roles are re-derived and can only shrink: a
  * demotion applies at the next check, a promotion at the next login. One DynamoDB read.
  */
-export async function currentPrincipal(token: VerifiedToken, store: IdentityStore): Promise<Principal> {
+export async function currentPrincipal(token: VerifiedToken, store: TokenStateReader): Promise<Principal> {
   const { principal, source } = token;
   const tenantId = principal.kind === 'tenant' ? principal.tenantId : 'platform';
   const tokenGroups = principal.kind === 'tenant' ? (principal.groups ?? []) : [];

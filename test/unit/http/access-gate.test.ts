@@ -39,7 +39,7 @@ function routeGroups(reached: string[]): Record<FunctionName, readonly AnyRoute[
     tenants: tenantsRoutes(core),
     secrets: secretsRoutes(() => core),
     audit: auditRoutes(core),
-    identity: identityRoutes(core, { allowLoopbackIssuers: false }),
+    identity: identityRoutes({ self: core, users: core, clients: core, named: core, network: core }, { allowLoopbackIssuers: false }),
   };
 }
 

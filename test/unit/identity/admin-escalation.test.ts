@@ -1,7 +1,10 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../../lambdas/core/credentials';
 import { ForbiddenError, InvalidRequestError, UnauthenticatedError } from '../../../lambdas/core/errors';
-import { IdentityAdmin, type AdminRequest } from '../../../lambdas/core/identity/admin';
+import { ClientAdmin } from '../../../lambdas/core/identity/clients';
+import { NamedRecordAdmin } from '../../../lambdas/core/identity/named-records';
+import type { AdminRequest } from '../../../lambdas/core/identity/requests';
+import { UserAdmin } from '../../../lambdas/core/identity/users';
 import type { AccessEntry } from '../../../lambdas/core/access/policy';
 import type { Role, TenantPrincipal } from '../../../lambdas/core/principal';
 import type { ClientRecord } from '../../../lambdas/ports/tenant-repository';
@@ -17,7 +20,9 @@ const CI = `${TENANT_A}.cli_bbbbbbbbbbbbbbbbbbbb`;
 
 let hash: string;
 let h: ReturnType<typeof harness>;
-let admin: IdentityAdmin;
+let users: UserAdmin;
+let clients: ClientAdmin;
+let named: NamedRecordAdmin;
 
 const as = (id: string, roles: Role[], groups: string[] = [], extra: Partial<TenantPrincipal> = {}): AdminRequest => ({
   principal: { kind: 'tenant', tenantId: TENANT_A, type: 'user', id, roles, groups, ...extra },
@@ -48,7 +53,9 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   h = harness();
-  admin = new IdentityAdmin({ store: h.identities, clock: h.clock, totp: h.totp });
+  users = new UserAdmin({ records: h.identities, logins: h.identities, clock: h.clock, totp: h.totp });
+  clients = new ClientAdmin({ records: h.identities, logins: h.identities, clock: h.clock });
+  named = new NamedRecordAdmin({ records: h.identities, clock: h.clock });
   h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'alice', hash, { roles: ['admin'] }));
   h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'bob', hash, { roles: ['contributor'], totp: { status: 'enabled', sealedSecret: 'x', lastStep: 0 } }));
   const ci: ClientRecord = { ...stamp(), scope: TENANT_A, clientId: CI, name: 'ci', secretHash: await hashSecret('cs_current'), roles: ['contributor'], groups: [], status: 'active', generation: 1 };
@@ -63,9 +70,9 @@ describe('taking over a principal by resetting its credential', () => {
   it("refuses an Admin denied read on prod/** a reset of a Contributor's password, secret or TOTP, and changes nothing", async () => {
     const before = { bob: h.identities.peek(TENANT_A, 'user', 'bob'), ci: h.identities.peek(TENANT_A, 'client', CI) };
     const messages = [
-      (await refused(admin.setPassword(alice(), 'bob', { newPassword: 'taken-over-by-alice!' }))).message,
-      (await refused(admin.rotateClientSecret(alice(), CI))).message,
-      (await refused(admin.disableTotp(alice(), 'bob'))).message,
+      (await refused(users.setPassword(alice(), 'bob', { newPassword: 'taken-over-by-alice!' }))).message,
+      (await refused(clients.rotateSecret(alice(), CI))).message,
+      (await refused(users.disableTotp(alice(), 'bob'))).message,
     ];
     for (const message of messages) expect(message).toBe("You cannot reset the credentials of a principal that may 'read' on '**': you do not hold it there yourself.");
     expect(h.identities.peek(TENANT_A, 'user', 'bob')).toEqual(before.bob);
@@ -75,37 +82,37 @@ describe('taking over a principal by resetting its credential', () => {
   it('refuses it too when the target holds the denied access through a policy, not a role', async () => {
     h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'carol', hash, { roles: [] }));
     policy('carol-reads-prod', allow('user:carol', ['read'], ['prod/db']));
-    const error = await refused(admin.setPassword(alice(), 'carol', { newPassword: 'taken-over-by-alice!' }));
+    const error = await refused(users.setPassword(alice(), 'carol', { newPassword: 'taken-over-by-alice!' }));
     expect(error.message).toContain("'read' on 'prod/db'");
   });
 
   it('allows the reset when the Admin holds everything the target may do', async () => {
     h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'dave', hash, { roles: [] }));
     policy('dave-reads-dev', allow('user:dave', ['read'], ['dev/**']));
-    await admin.setPassword(alice(), 'dave', { newPassword: 'an-entirely-new-passphrase' });
+    await users.setPassword(alice(), 'dave', { newPassword: 'an-entirely-new-passphrase' });
     // And an Admin under no deny may reset a Contributor.
-    await admin.setPassword(as('eve', ['admin']), 'bob', { newPassword: 'an-entirely-new-passphrase' });
+    await users.setPassword(as('eve', ['admin']), 'bob', { newPassword: 'an-entirely-new-passphrase' });
   });
 });
 
 describe('denies that bind the actor and the target alike', () => {
   it('lets an Owner reset a Contributor under a tenant-wide deny both share, and create one', async () => {
     policy('nobody-deletes-audit', deny('*', ['delete'], ['audit/**']));
-    await admin.setPassword(owner(), 'bob', { newPassword: 'an-entirely-new-passphrase' });
-    await admin.disableTotp(owner(), 'bob');
-    await admin.createUser(owner(), { username: 'cleo', password: 'a-long-password-1', roles: ['contributor'], groups: [] });
+    await users.setPassword(owner(), 'bob', { newPassword: 'an-entirely-new-passphrase' });
+    await users.disableTotp(owner(), 'bob');
+    await users.create(owner(), { username: 'cleo', password: 'a-long-password-1', roles: ['contributor'], groups: [] });
   });
 
   it("lets an Admin reset another Admin when a deny on 'role:admin' binds both", async () => {
     policy('admins-no-payroll', deny('role:admin', ['read'], ['payroll/**']));
     h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'adam', hash, { roles: ['admin'] }));
-    await admin.setPassword(alice(), 'adam', { newPassword: 'an-entirely-new-passphrase' });
+    await users.setPassword(alice(), 'adam', { newPassword: 'an-entirely-new-passphrase' });
   });
 
   it("still refuses when the actor's deny is wider than the target's", async () => {
     policy('alice-no-prod', deny('user:alice', ['read'], ['prod/**']));
     policy('bob-no-prod-db', deny('user:bob', ['read'], ['prod/db']));
-    await refused(admin.setPassword(alice(), 'bob', { newPassword: 'an-entirely-new-passphrase' }));
+    await refused(users.setPassword(alice(), 'bob', { newPassword: 'an-entirely-new-passphrase' }));
   });
 });
 
@@ -114,7 +121,7 @@ describe('groups as such', () => {
     policy('alice-no-prod-delete', deny('user:alice', ['delete']));
     policy('viewers-delete-prod', allow('role:viewer', ['delete']));
     h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'bob', hash, { roles: [], groups: ['prod-readers'] }));
-    const error = await refused(admin.putGroup(alice(), 'prod-readers', { roles: ['viewer'] }));
+    const error = await refused(named.putGroup(alice(), 'prod-readers', { roles: ['viewer'] }));
     expect(error.message).toContain("(policy 'viewers-delete-prod')");
     expect(h.identities.peek(TENANT_A, 'group', 'prod-readers')!.roles).toEqual([]);
   });
@@ -123,18 +130,18 @@ describe('groups as such', () => {
     policy('alice-no-prod-read', deny('user:alice', ['read']));
     policy('viewers-no-prod', deny('role:viewer', ['read']));
     h.identities.seed(TENANT_A, 'group', groupRecord(TENANT_A, 'auditors', ['viewer']));
-    const error = await refused(admin.putGroup(alice(), 'auditors', { roles: [] }));
+    const error = await refused(named.putGroup(alice(), 'auditors', { roles: [] }));
     expect(error.message).toContain("You cannot lift a deny of 'read' on 'prod/**' (policy 'viewers-no-prod')");
-    await refused(admin.remove(alice(), 'group', 'auditors'));
+    await refused(named.remove(alice(), 'group', 'auditors'));
     expect(h.identities.peek(TENANT_A, 'group', 'auditors')!.roles).toEqual(['viewer']);
-    await admin.putGroup(owner(), 'auditors', { roles: [] });
+    await named.putGroup(owner(), 'auditors', { roles: [] });
   });
 
   it("refuses recreating a group whose 'group:' allows reach past what the Admin holds", async () => {
     policy('alice-no-prod-read', deny('user:alice', ['read']));
     policy('ops-read-prod', allow('group:ops', ['read']));
-    await refused(admin.putGroup(alice(), 'ops', { roles: [] }));
-    await admin.putGroup(owner(), 'ops', { roles: [] });
+    await refused(named.putGroup(alice(), 'ops', { roles: [] }));
+    await named.putGroup(owner(), 'ops', { roles: [] });
   });
 });
 
@@ -147,41 +154,41 @@ describe('group membership', () => {
 
   it("refuses to put a new principal in a group whose allow entries reach what the actor is denied", async () => {
     h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'alice', hash, { roles: ['admin'], groups: ['contractors'] }));
-    const error = await refused(admin.createClient(contractorAlice(), { name: 'sock', roles: [], groups: ['prod-readers'] }));
+    const error = await refused(clients.create(contractorAlice(), { name: 'sock', roles: [], groups: ['prod-readers'] }));
     expect(error.message).toBe("You cannot give this principal 'read' on 'prod/**' (policy 'prod-readers'): you do not hold it there yourself.");
-    await refused(admin.createUser(contractorAlice(), { username: 'sock', password: 'a-long-password-1', roles: [], groups: ['prod-readers'] }));
-    await refused(admin.updateUser(contractorAlice(), 'bob', { groups: ['prod-readers'] }));
+    await refused(users.create(contractorAlice(), { username: 'sock', password: 'a-long-password-1', roles: [], groups: ['prod-readers'] }));
+    await refused(users.update(contractorAlice(), 'bob', { groups: ['prod-readers'] }));
     expect(h.identities.peek(TENANT_A, 'user', 'sock')).toBeUndefined();
     expect(h.identities.peek(TENANT_A, 'user', 'bob')!.groups).toEqual([]);
     // Someone who holds read on prod may.
-    await admin.createClient(owner(), { name: 'reader', roles: [], groups: ['prod-readers'] });
+    await clients.create(owner(), { name: 'reader', roles: [], groups: ['prod-readers'] });
   });
 
   it('refuses an Admin leaving the group its deny names, and deleting that group; an Owner may delete it', async () => {
     h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'alice', hash, { roles: ['admin'], groups: ['contractors'] }));
-    await refused(admin.updateUser(contractorAlice(), 'alice', { groups: [] }));
+    await refused(users.update(contractorAlice(), 'alice', { groups: [] }));
     expect(h.identities.peek(TENANT_A, 'user', 'alice')!.groups).toEqual(['contractors']);
-    const error = await refused(admin.remove(contractorAlice(), 'group', 'contractors'));
+    const error = await refused(named.remove(contractorAlice(), 'group', 'contractors'));
     expect(error.message).toBe("You cannot lift a deny of 'create' on 'prod/**' (policy 'contractors-no-prod'): you do not hold it there yourself.");
     expect(h.identities.peek(TENANT_A, 'group', 'contractors')).toBeDefined();
-    await admin.remove(owner(), 'group', 'contractors');
+    await named.remove(owner(), 'group', 'contractors');
     expect(h.identities.peek(TENANT_A, 'group', 'contractors')).toBeUndefined();
   });
 
   it('ends the tokens of a principal that joins a group, so the group denies bind at once', async () => {
     const generation = h.identities.peek(TENANT_A, 'user', 'bob')!.generation;
-    await admin.updateUser(owner(), 'bob', { groups: ['contractors'] });
+    await users.update(owner(), 'bob', { groups: ['contractors'] });
     expect(h.identities.peek(TENANT_A, 'user', 'bob')!.generation).toBeGreaterThan(generation);
     const after = h.identities.peek(TENANT_A, 'user', 'bob')!.generation;
-    await admin.updateUser(owner(), 'bob', { displayName: 'Bob' });
+    await users.update(owner(), 'bob', { displayName: 'Bob' });
     expect(h.identities.peek(TENANT_A, 'user', 'bob')!.generation).toBe(after);
   });
 
   it('still refuses a group that does not exist, but tolerates a stale membership of a deleted one', async () => {
-    const error = await refused(admin.updateUser(owner(), 'bob', { groups: ['nope'] }), InvalidRequestError);
+    const error = await refused(users.update(owner(), 'bob', { groups: ['nope'] }), InvalidRequestError);
     expect(error.message).toBe("No group 'nope'.");
     h.identities.seed(TENANT_A, 'user', userRecord(TENANT_A, 'stale', hash, { roles: ['viewer'], groups: ['gone'] }));
-    await admin.updateUser(owner(), 'stale', { roles: ['contributor'] });
+    await users.update(owner(), 'stale', { roles: ['contributor'] });
   });
 });
 
@@ -190,32 +197,32 @@ describe('allow entries that name roles or id patterns', () => {
 
   it("refuses a Viewer when 'role:viewer' is allowed delete where the Admin is denied it", async () => {
     policy('viewers-delete-prod', allow('role:viewer', ['delete']));
-    const error = await refused(admin.createUser(alice(), { username: 'vic', password: 'a-long-password-1', roles: ['viewer'], groups: [] }));
+    const error = await refused(users.create(alice(), { username: 'vic', password: 'a-long-password-1', roles: ['viewer'], groups: [] }));
     expect(error.message).toContain("(policy 'viewers-delete-prod')");
   });
 
   it("refuses any new client when 'client:*' is allowed what the Admin is denied", async () => {
     policy('clients-delete-prod', allow(`client:${TENANT_A}.cli_*`, ['delete']));
-    await refused(admin.createClient(alice(), { name: 'any', roles: [], groups: [] }));
+    await refused(clients.create(alice(), { name: 'any', roles: [], groups: [] }));
     const before = h.identities.peek(TENANT_A, 'user', 'bob');
-    await refused(admin.rotateClientSecret(alice(), CI));
+    await refused(clients.rotateSecret(alice(), CI));
     expect(h.identities.peek(TENANT_A, 'user', 'bob')).toEqual(before);
   });
 
   it('refuses an IAM binding whose roles, or whose assumed-role sessions, reach what the Admin is denied', async () => {
-    await refused(admin.putIamBinding(alice(), 'deployers', { arnPattern: 'arn:aws:iam::123456789012:role/deploy', roles: ['contributor'], status: 'active' }));
+    await refused(named.putIamBinding(alice(), 'deployers', { arnPattern: 'arn:aws:iam::123456789012:role/deploy', roles: ['contributor'], status: 'active' }));
     policy('deploy-sessions', allow('iam:arn:aws:sts::123456789012:assumed-role/deploy/*', ['delete']));
-    const error = await refused(admin.putIamBinding(alice(), 'deployers', { arnPattern: 'arn:aws:iam::123456789012:role/deploy', roles: ['viewer'], status: 'active' }));
+    const error = await refused(named.putIamBinding(alice(), 'deployers', { arnPattern: 'arn:aws:iam::123456789012:role/deploy', roles: ['viewer'], status: 'active' }));
     expect(error.message).toContain("(policy 'deploy-sessions')");
     // A binding of IAM users cannot mint assumed-role sessions: the entry does not reach it.
-    await admin.putIamBinding(alice(), 'users', { arnPattern: 'arn:aws:iam::123456789012:user/ci-*', roles: ['viewer'], status: 'active' });
+    await named.putIamBinding(alice(), 'users', { arnPattern: 'arn:aws:iam::123456789012:user/ci-*', roles: ['viewer'], status: 'active' });
     expect(h.identities.peek(TENANT_A, 'iam-binding', 'deployers')).toBeUndefined();
   });
 
   it("refuses a trusted issuer whose principals 'federated:<name>:*' are allowed what the Admin is denied", async () => {
     policy('github-delete-prod', allow('federated:github:repo:acme/*', ['delete']));
     const issuer = (name: string) =>
-      admin.putIssuer(alice(), name, { issuer: 'https://token.actions.githubusercontent.com', jwksUri: 'https://token.actions.githubusercontent.com/.well-known/jwks', audiences: ['coffer'], bindings: [{ claims: { repository: 'acme/app' }, roles: ['viewer'] }], status: 'active' });
+      named.putIssuer(alice(), name, { issuer: 'https://token.actions.githubusercontent.com', jwksUri: 'https://token.actions.githubusercontent.com/.well-known/jwks', audiences: ['coffer'], bindings: [{ claims: { repository: 'acme/app' }, roles: ['viewer'] }], status: 'active' });
     await refused(issuer('github'));
     expect(h.identities.peek(TENANT_A, 'issuer', 'github')).toBeUndefined();
     await issuer('gitlab');
@@ -226,11 +233,11 @@ describe('a client rotating its own secret', () => {
   const self = () => as(CI, ['contributor'], [], { type: 'client' });
 
   it('must send its current secret: missing is a 400, wrong a generic 401 that counts as a failure', async () => {
-    await refused(admin.rotateClientSecret(self(), CI), InvalidRequestError);
-    const wrong = await refused(admin.rotateClientSecret(self(), CI, 'cs_wrong'), UnauthenticatedError);
+    await refused(clients.rotateSecret(self(), CI), InvalidRequestError);
+    const wrong = await refused(clients.rotateSecret(self(), CI, 'cs_wrong'), UnauthenticatedError);
     expect(wrong.message).toBe('The credentials are missing, invalid or expired.');
     expect(h.identities.peek(TENANT_A, 'client', CI)!.failedAttempts).toBe(1);
-    const rotated = await admin.rotateClientSecret(self(), CI, 'cs_current');
+    const rotated = await clients.rotateSecret(self(), CI, 'cs_current');
     expect(rotated.clientSecret).toMatch(/^cs_/);
     expect((await h.auth.clientCredentials(CI, rotated.clientSecret)).principal).toMatchObject({ id: CI });
   });
@@ -240,7 +247,7 @@ describe('changing your own password', () => {
   it('claims each attempt before checking it, so a burst with the right password in it still locks', async () => {
     const bob = () => as('bob', ['contributor']);
     const guesses = [...Array.from({ length: 10 }, (_, i) => `wrong-guess-${i}`), PASSWORD];
-    const results = await Promise.allSettled(guesses.map((currentPassword) => admin.setPassword(bob(), 'bob', { currentPassword, newPassword: 'a-new-password-by-thief' })));
+    const results = await Promise.allSettled(guesses.map((currentPassword) => users.setPassword(bob(), 'bob', { currentPassword, newPassword: 'a-new-password-by-thief' })));
     expect(results.every((r) => r.status === 'rejected')).toBe(true);
     expect(h.identities.peek(TENANT_A, 'user', 'bob')!.lockedUntil).toBeGreaterThan(h.clock.now());
     await refused(h.auth.password({ tenant: TENANT_A, username: 'bob', password: 'a-new-password-by-thief' }), UnauthenticatedError);
@@ -248,16 +255,16 @@ describe('changing your own password', () => {
 
   it('counts no attempt for a refused new password, and the right current password clears the streak', async () => {
     const bob = () => as('bob', ['contributor']);
-    for (let i = 0; i < 6; i++) await refused(admin.setPassword(bob(), 'bob', { currentPassword: PASSWORD, newPassword: 'short' }), InvalidRequestError);
+    for (let i = 0; i < 6; i++) await refused(users.setPassword(bob(), 'bob', { currentPassword: PASSWORD, newPassword: 'short' }), InvalidRequestError);
     expect(h.identities.peek(TENANT_A, 'user', 'bob')!.failedAttempts ?? 0).toBe(0);
-    await refused(admin.setPassword(bob(), 'bob', { currentPassword: 'wrong-guess', newPassword: 'an-entirely-new-passphrase' }), UnauthenticatedError);
+    await refused(users.setPassword(bob(), 'bob', { currentPassword: 'wrong-guess', newPassword: 'an-entirely-new-passphrase' }), UnauthenticatedError);
     expect(h.identities.peek(TENANT_A, 'user', 'bob')!.failedAttempts).toBe(1);
-    await admin.setPassword(bob(), 'bob', { currentPassword: PASSWORD, newPassword: 'an-entirely-new-passphrase' });
+    await users.setPassword(bob(), 'bob', { currentPassword: PASSWORD, newPassword: 'an-entirely-new-passphrase' });
     expect(h.identities.peek(TENANT_A, 'user', 'bob')!.failedAttempts).toBe(0);
   });
 
   it('changes it with the right current password', async () => {
-    await admin.setPassword(as('bob', ['contributor']), 'bob', { currentPassword: PASSWORD, newPassword: 'an-entirely-new-passphrase' });
+    await users.setPassword(as('bob', ['contributor']), 'bob', { currentPassword: PASSWORD, newPassword: 'an-entirely-new-passphrase' });
     await expect(h.auth.password({ tenant: TENANT_A, username: 'bob', password: 'an-entirely-new-passphrase' })).rejects.toThrow(/one-time code/);
   });
 });

@@ -63,6 +63,6 @@ export function harness(now = Date.parse('2026-11-24T12:00:00.000Z'), extra: Par
   const dataKeys = new StaticDataKeys(new Map([[1, Uint8Array.from(randomBytes(32))]]));
   const totp = new TotpSeeds(() => dataKeys);
   const tokens = new TokenIssuer(signer, clock, { issuer: 'https://auth.coffer.test', audience: 'coffer-api' });
-  const auth = new Authentication({ clients, identities, tokens, clock, totp, ...extra });
+  const auth = new Authentication({ clients, records: identities, logins: identities, sessions: identities, tokens, clock, totp, ...extra });
   return { clock, clients, identities, signer, dataKeys, totp, tokens, auth };
 }
