@@ -1,5 +1,5 @@
 // One error tree for the whole domain. Each leaf is a fact with a stable code; the HTTP
-// layer maps codes to statuses in one table (lambdas/middleware/problem-json.ts).
+// layer maps codes to statuses in one table (lambdas/http/problem-json.ts).
 
 export type ErrorCode =
   | 'invalid-request'

@@ -16,8 +16,8 @@ import {
 import type { AccessRules } from '../core/access/policy';
 import { printable } from '../core/audit';
 import type { Principal } from '../core/principal';
-import { correlationId, type CofferContext } from '../middleware/correlation-id';
-import { problemJson, problemResponse } from '../middleware/problem-json';
+import { correlationId, type CofferContext } from './correlation-id';
+import { problemJson, problemResponse } from './problem-json';
 import type { AuditLog } from '../ports/audit-log';
 import { routeSpec, type Access, type AccessOf, type BodyKind, type FunctionName, type Method, type MethodOf, type Resource } from '../route-manifest';
 import { admit, type PrincipalFor } from './access-gate';

@@ -87,6 +87,11 @@ describe('the layering of lambdas/', () => {
     expect(builders.sort()).toEqual(['adapters/aws-clients.ts', 'adapters/dynamodb/client.ts']);
   });
 
+  it('keeps every file at 400 lines or fewer (past that, a file has more than one job)', () => {
+    const long = modules.map((m) => ({ file: name(m.file), lines: readFileSync(m.file, 'utf8').split('\n').length })).filter((f) => f.lines > 400);
+    expect(long).toEqual([]);
+  });
+
   it('has no import circle', () => {
     expect(circles()).toEqual([]);
   });

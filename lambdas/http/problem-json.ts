@@ -1,8 +1,8 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { CofferError } from '../core/errors';
-import { logger } from '../http/logger';
-import { toProblem } from '../http/problem';
+import { logger } from './logger';
+import { toProblem } from './problem';
 import type { CofferContext } from './correlation-id';
 
 // Registered first so its onError runs last (middy runs onError in reverse order) and
