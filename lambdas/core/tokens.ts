@@ -5,6 +5,22 @@ import type { TokenSigner } from '../ports/key-service';
 import type { Principal, Role } from './principal';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 3600;
+/** How far ahead of the checker's clock a token's iat may be (clocks drift between hosts). */
+export const TOKEN_CLOCK_SKEW_SECONDS = 60;
+
+/**
+ * Coffer's own access tokens live at most ACCESS_TOKEN_TTL_SECONDS: a token signed with the
+ * real key but without `exp`, with a longer life, or issued in the future is refused, so a
+ * signing mistake or a leaked signing capability cannot mint a lasting credential. (Expiry
+ * itself, `exp` in the past, is the JWT library's check.)
+ */
+export function hasAcceptableLifetime(claims: { readonly iat?: unknown; readonly exp?: unknown }, nowSeconds: number): boolean {
+  const { iat, exp } = claims;
+  if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) return false;
+  const issued = iat as number;
+  const expires = exp as number;
+  return expires > issued && expires - issued <= ACCESS_TOKEN_TTL_SECONDS && issued <= nowSeconds + TOKEN_CLOCK_SKEW_SECONDS;
+}
 
 export interface TokenResponse {
   readonly access_token: string;

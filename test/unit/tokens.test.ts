@@ -160,3 +160,55 @@ describe('TokenIssuer', () => {
     expect(p).not.toBe(forged);
   });
 });
+
+describe('AccessTokenVerifier: the lifetime of a token signed with the real key', () => {
+  const signer = new FakeTokenSigner('kid-42');
+  const verifier = new AccessTokenVerifier(() => signer.publicJwks(), settings);
+  const now = () => Math.floor(Date.now() / 1000);
+
+  /** A token with Coffer's claims and the given registered times, signed with the real key. */
+  async function signed(times: { iat?: number; nbf?: number; exp?: number }): Promise<string> {
+    const header = { alg: 'ES256', typ: 'JWT', kid: 'kid-42' };
+    const payload = {
+      iss: settings.issuer,
+      aud: settings.audience,
+      sub: `${TENANT_A}.cli_abcdefghijklmnopqrst`,
+      jti: 'j',
+      tid: TENANT_A,
+      ptype: 'client',
+      roles: ['viewer'],
+      grp: [],
+      amr: ['client_secret'],
+      sid: 'sess-1',
+      src: 'client:cli_tester',
+      gen: 1,
+      ...times,
+    };
+    const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+    return `${input}.${Buffer.from(await signer.sign(Buffer.from(input, 'ascii'))).toString('base64url')}`;
+  }
+  const refused = 'The credentials are missing, invalid or expired.';
+
+  it('accepts a token that lives exactly the access-token TTL, issued up to a minute ahead of this clock', async () => {
+    await expect(verifier.verify(await signed({ iat: now(), exp: now() + ACCESS_TOKEN_TTL_SECONDS }))).resolves.toMatchObject({ generation: 1 });
+    await expect(verifier.verify(await signed({ iat: now() + 50, exp: now() + 50 + ACCESS_TOKEN_TTL_SECONDS }))).resolves.toMatchObject({ generation: 1 });
+  });
+
+  it('refuses a token without exp, or without iat', async () => {
+    await expect(verifier.verify(await signed({ iat: now() }))).rejects.toThrow(refused);
+    await expect(verifier.verify(await signed({ exp: now() + 600 }))).rejects.toThrow(refused);
+  });
+
+  it('refuses a token that would live longer than the TTL: ten years, or the TTL and one second', async () => {
+    await expect(verifier.verify(await signed({ iat: now(), exp: now() + 10 * 365 * 86400 }))).rejects.toThrow(refused);
+    await expect(verifier.verify(await signed({ iat: now(), exp: now() + ACCESS_TOKEN_TTL_SECONDS + 1 }))).rejects.toThrow(refused);
+  });
+
+  it('refuses a token issued in the future beyond a minute of clock skew', async () => {
+    await expect(verifier.verify(await signed({ iat: now() + 120, exp: now() + 120 + 600 }))).rejects.toThrow(refused);
+  });
+
+  it('refuses times that are not whole numbers of seconds', async () => {
+    await expect(verifier.verify(await signed({ iat: now() + 0.5, exp: now() + 600 }))).rejects.toThrow(refused);
+  });
+});

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { UnauthenticatedError } from '../../core/errors';
 import { TENANT_ID } from '../../core/ids';
 import type { VerifiedToken } from '../../core/identity/token-check';
+import { hasAcceptableLifetime } from '../../core/tokens';
 import { AUTH_METHODS, ROLES, TENANT_PRINCIPAL_TYPES, type AuthMethod } from '../../core/principal';
 import type { PublicJwk } from '../../ports/key-service';
 
@@ -53,6 +54,7 @@ export class AccessTokenVerifier {
     } catch {
       throw new UnauthenticatedError();
     }
+    if (!hasAcceptableLifetime(payload, Math.floor(Date.now() / 1000))) throw new UnauthenticatedError();
     const platform = PlatformClaims.safeParse(payload);
     if (platform.success) {
       const c = platform.data;
