@@ -17,6 +17,7 @@ import type { AccessRules } from '../core/access/policy';
 import { printable } from '../core/audit';
 import type { Principal } from '../core/principal';
 import { correlationId, type CofferContext } from './correlation-id';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
 import { problemJson, problemResponse } from './problem-json';
 import type { AuditLog } from '../ports/audit-log';
 import { routeSpec, type Access, type AccessOf, type BodyKind, type FunctionName, type Method, type MethodOf, type Resource } from '../route-manifest';
@@ -278,6 +279,10 @@ function parseBody(kind: BodyKind, event: APIGatewayProxyEvent): unknown {
     throw new UnsupportedMediaTypeError(`Send the body as application/json${kind === 'json-or-form' ? ' or application/x-www-form-urlencoded' : ''}.`);
   }
   if (text.trim() === '') throw new InvalidRequestError('The request body is empty; send a JSON object.', [{ field: 'body', message: 'empty' }]);
+  // Before the parse and every walk after it: a deep enough body overflows a recursive one.
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new InvalidRequestError(`The request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`, [{ field: 'body', message: `deeper than ${MAX_JSON_DEPTH} levels` }]);
+  }
   try {
     return JSON.parse(text);
   } catch {

@@ -2,6 +2,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectProblem, rawDynamo, rawRequest, tenantRows } from '../support/probe';
 import { startTestRuntime, type Client } from '../support/runtime';
+import { MAX_JSON_DEPTH } from '../../lambdas/http/json-depth';
+import { routeMethods } from '../../lambdas/route-manifest';
 
 // Every malformed request is refused with the right status, an RFC 9457 body that says what
 // was wrong, a correlation id, and no change at all to the tenant's rows.
@@ -123,6 +125,45 @@ describe('malformed and mistyped bodies', () => {
     const read = await api.request('GET', '/v1/secrets/bad/proto', { token });
     expect(read.status).toBe(200);
     expect(JSON.stringify(read.body.data)).toBe('{"__proto__":{"isAdmin":"yes"},"user":"alice"}');
+  });
+});
+
+describe('nesting depth', () => {
+  const DEPTH_DETAIL = `The request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`;
+  const nested = (depth: number, open = '{"a":', close = '}', leaf = '1') => `${open.repeat(depth)}${leaf}${close.repeat(depth)}`;
+  /** `{"data": …}` with `data` nested so that the whole body is `depth` levels deep. */
+  const secretOf = (depth: number) => `{"data":${nested(depth - 1)}}`;
+  const concrete = (resource: string) => resource.replace('{path+}', 'deep/x').replace('{clientId}', `${tenantId}.cli_aaaaaaaaaaaaaaaaaaaa`).replace(/\{[a-zA-Z]+\}/g, 'x');
+  const jsonRoutes = routeMethods().filter((r) => r.body !== 'none');
+
+  it('walks a plausible set of JSON routes (secrets, identity, sinks, tenants, token)', () => {
+    expect(jsonRoutes.length).toBeGreaterThanOrEqual(12);
+    expect(new Set(jsonRoutes.map((r) => r.fn))).toEqual(new Set(['secrets', 'identity', 'audit', 'tenants', 'token']));
+  });
+
+  it(`refuses a body nested deeper than ${MAX_JSON_DEPTH} levels with 400 naming the limit, on every JSON route, and writes nothing`, async () => {
+    const admin = await api.adminToken();
+    for (const deep of [nested(5000), nested(30_000), nested(100_000, '[', ']')]) {
+      for (const r of jsonRoutes) {
+        const as = r.access === 'public' ? undefined : r.access === 'platform' ? admin : token;
+        const response = await api.request(r.method, concrete(r.resource), { ...(as ? { token: as } : {}), rawBody: deep, headers: json });
+        expectProblem(response, 400, DEPTH_DETAIL);
+      }
+    }
+    await expectNothingWritten();
+  });
+
+  it(`stores and reads back data exactly ${MAX_JSON_DEPTH} levels deep, counting the body itself, and refuses one level more`, async () => {
+    expect((await api.request('PUT', '/v1/secrets/deep/ok', { token, rawBody: secretOf(MAX_JSON_DEPTH), headers: json })).status).toBe(201);
+    expect((await api.request('GET', '/v1/secrets/deep/ok', { token })).status).toBe(200);
+    expectProblem(await api.request('PUT', '/v1/secrets/deep/no', { token, rawBody: secretOf(MAX_JSON_DEPTH + 1), headers: json }), 400, DEPTH_DETAIL);
+    expect((await api.request('GET', '/v1/secrets/deep/no', { token })).status).toBe(404);
+  });
+
+  it('counts brackets inside strings as text, not as nesting', async () => {
+    const data = JSON.stringify({ data: { text: '{['.repeat(1000), escaped: '\\"{{{{' } });
+    expect((await api.request('PUT', '/v1/secrets/deep/text', { token, rawBody: data, headers: json })).status).toBe(201);
+    expect((await api.request('GET', '/v1/secrets/deep/text', { token })).body).toMatchObject({ data: JSON.parse(data).data });
   });
 });
 
