@@ -275,6 +275,10 @@ describe('secret paths', () => {
     ['a ".." segment', '/v1/secrets/a/../b'],
     ['an encoded ".." segment', '/v1/secrets/a/%2e%2e/b'],
     ['".." climbing out of the secrets route', '/v1/secrets/../secrets/b'],
+    ['".." climbing to the tenants route', '/v1/secrets/x/../../admin/tenants'],
+    ['a mixed-case encoded ".." segment', '/v1/secrets/a/%2E%2e/c'],
+    ['an encoded "." segment', '/v1/secrets/a/%2e/b'],
+    ['a raw backslash (WHATWG URLs read it as "/")', '/v1/secrets/a\\d'],
   ])('refuses a path with %s sent raw on the wire with 400, on every method, and stores nothing', async (_, rawPath) => {
     // API Gateway passes the path as sent (no dot-segment removal), and so does the local
     // gateway: the contract's 400 for '.' and '..' segments, never a resolved other path.
