@@ -6,7 +6,9 @@ import type {
   Context,
 } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { RETRY_AFTER_SECONDS } from '../../lambdas/core/errors';
 import type { AddressInfo } from 'node:net';
 import { gatewayResources, type FunctionName, type GatewayResource } from '../../lambdas/route-manifest';
 
@@ -106,6 +108,9 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
       if (!res.headersSent) send(res, gatewayProblem(502, 'Bad gateway', 'The integration failed.', randomUUID()));
     });
   });
+  // A request Node cannot parse (a bad or doubled Content-Length, a 60 KB URL) would get
+  // Node's empty 400 or 431; answer it as every other refusal, with a problem body.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerUnparsable(error, socket));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
@@ -116,7 +121,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
     const body = await readBody(req);
     if (body === undefined) return send(res, gatewayProblem(413, 'Payload too large', 'The request exceeds 10 MB.', requestId));
     const matched = matchResource(path);
-    if (!matched) return send(res, gatewayProblem(404, 'Not found', `No route for ${path}.`, requestId));
+    if (!matched) return send(res, gatewayProblem(404, 'Not found', 'No such route.', requestId));
     const method = (req.method ?? 'GET').toUpperCase();
     // An explicit method wins; any other goes to the resource's ANY (authorized, as deployed).
     const route = matched.resource.route;
@@ -178,7 +183,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
           if ((error as Error).message === 'Unauthorized') {
             return send(res, gatewayProblem(401, 'Unauthorized', 'The token is missing, invalid or expired.', requestId));
           }
-          return send(res, gatewayProblem(503, 'Service unavailable', 'The authorizer could not verify the token; retry.', requestId));
+          return send(res, gatewayProblem(503, 'Service unavailable', 'The authorizer could not verify the token; retry.', requestId, { 'Retry-After': String(RETRY_AFTER_SECONDS) }));
         }
       }
       if (!allows(result.result, methodArn)) return send(res, gatewayProblem(403, 'Forbidden', 'The token does not allow this request.', requestId));
@@ -236,12 +241,32 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-function gatewayProblem(status: number, title: string, detail: string, requestId: string): APIGatewayProxyResult {
+function gatewayProblem(status: number, title: string, detail: string, requestId: string, extraHeaders: Record<string, string> = {}): APIGatewayProxyResult {
   return {
     statusCode: status,
-    headers: { 'Content-Type': 'application/problem+json', 'X-Correlation-Id': requestId, 'Cache-Control': 'no-store' },
+    headers: { 'Content-Type': 'application/problem+json', 'X-Correlation-Id': requestId, 'Cache-Control': 'no-store', ...extraHeaders },
     body: JSON.stringify({ type: 'about:blank', title, status, detail, correlationId: requestId }),
   };
+}
+
+/** Writes a problem straight to the socket of a request that never became one, then closes it. */
+function answerUnparsable(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const problem = tooLarge
+    ? gatewayProblem(431, 'Request header fields too large', 'The request line and headers exceed 16 KB.', randomUUID())
+    : gatewayProblem(400, 'Bad request', 'The request is not valid HTTP/1.1 (check Content-Length and the request line).', randomUUID());
+  const body = Buffer.from(problem.body, 'utf8');
+  const head = [
+    `HTTP/1.1 ${problem.statusCode} ${STATUS_CODES[problem.statusCode]}`,
+    ...Object.entries(problem.headers ?? {}).map(([name, value]) => `${name}: ${value}`),
+    `Content-Length: ${body.length}`,
+    'Connection: close',
+  ];
+  socket.end(Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), body]));
 }
 
 function send(res: ServerResponse, result: APIGatewayProxyResult): void {

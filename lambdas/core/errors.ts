@@ -102,6 +102,9 @@ export class RateLimitedError extends CofferError {
   }
 }
 
+/** What a 503 for an unavailable dependency asks the client to wait before retrying. */
+export const RETRY_AFTER_SECONDS = 1;
+
 /** KMS, DynamoDB or S3 could not do its part; the request changed nothing. */
 export class DependencyUnavailableError extends CofferError {
   readonly code = 'dependency-unavailable';

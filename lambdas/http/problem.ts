@@ -1,4 +1,4 @@
-import { CofferError, InvalidRequestError, MethodNotAllowedError, RateLimitedError, type ErrorCode } from '../core/errors';
+import { CofferError, InvalidRequestError, MethodNotAllowedError, RateLimitedError, RETRY_AFTER_SECONDS, type ErrorCode } from '../core/errors';
 
 export interface Problem {
   readonly status: number;
@@ -55,7 +55,7 @@ export function toProblem(error: unknown, correlationId: string): ProblemRespons
   const { status, title } = problems[error.code];
   const headers: Record<string, string> = {};
   if (error instanceof RateLimitedError) headers['Retry-After'] = String(error.retryAfterSeconds);
-  if (error.code === 'dependency-unavailable') headers['Retry-After'] = '1';
+  if (error.code === 'dependency-unavailable') headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
   if (error instanceof MethodNotAllowedError && error.allowed.length > 0) headers.Allow = error.allowed.join(', ');
   return {
     body: {

@@ -1,4 +1,5 @@
 import { ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { RETRY_AFTER_SECONDS } from '../../lambdas/core/errors';
 
 /**
  * API Gateway's own errors (before or instead of a Lambda) rendered as RFC 9457
@@ -12,6 +13,8 @@ interface GatewayProblem {
   readonly title: string;
   /** A JSON value: a quoted literal or a `$context` variable that renders as one. */
   readonly detail: string;
+  /** A retryable refusal: the Retry-After it sends, as the handlers' 503s do. */
+  readonly retryAfterSeconds?: number;
 }
 
 /** `$context.error.messageString` renders API Gateway's message already JSON-quoted. */
@@ -58,6 +61,7 @@ export const GATEWAY_PROBLEMS: readonly GatewayProblem[] = [
     status: 503,
     title: 'Service Unavailable',
     detail: JSON.stringify('Access tokens cannot be verified right now. Retry shortly.'),
+    retryAfterSeconds: RETRY_AFTER_SECONDS,
   },
   // 5xx bodies never carry API Gateway's internal message.
   {
@@ -78,6 +82,7 @@ export function addProblemResponses(api: RestApi): void {
       responseHeaders: {
         'Content-Type': `'${PROBLEM_CONTENT_TYPE}'`,
         'X-Correlation-Id': 'context.requestId',
+        ...(problem.retryAfterSeconds === undefined ? {} : { 'Retry-After': `'${problem.retryAfterSeconds}'` }),
       },
       templates: {
         'application/json':

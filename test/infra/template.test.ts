@@ -526,6 +526,16 @@ describe('API', () => {
       }
     });
 
+    it('answers an authorizer that cannot verify with 503 and Retry-After, as the handlers answer an unavailable dependency', () => {
+      const response = responses().get('AUTHORIZER_FAILURE');
+      expect(response?.StatusCode).toBe('503');
+      expect(response?.ResponseParameters).toMatchObject({ 'gatewayresponse.header.Retry-After': "'1'" });
+      // Only retryable answers ask for a retry.
+      for (const [type, other] of responses()) {
+        if (type !== 'AUTHORIZER_FAILURE') expect(other.ResponseParameters['gatewayresponse.header.Retry-After'], type).toBeUndefined();
+      }
+    });
+
     it('answers unknown routes 404 instead of "Missing Authentication Token"', () => {
       expect(responses().get('MISSING_AUTHENTICATION_TOKEN')?.StatusCode).toBe('404');
     });
