@@ -4,8 +4,9 @@ import { ENV, type FunctionEnvironment } from '../../lambdas/env';
 import type { FunctionName } from '../../lambdas/route-manifest';
 import { LOCAL_REGIONS, dropTable, localAwsEnv, provisionLocalAws, type LocalAwsResources } from './bootstrap';
 import { startGateway, type ProxyHandler, type RunningGateway, type RequestAuthorizer } from './gateway';
-import { startDynamoDbLocal, type DynamoDbLocal } from './dynamodb-local';
-import { startMoto, type MotoServer } from './moto';
+import type { DynamoDbLocal } from './dynamodb-local';
+import { startEmulators } from './emulators';
+import type { MotoServer } from './moto';
 import { startStreamPoller, type StreamPoller } from './stream-poller';
 
 export interface LocalRuntimeOptions {
@@ -49,10 +50,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   let gateway: RunningGateway | undefined;
   let shipping: StreamPoller | undefined;
   try {
-    [moto, dynamodb] = await Promise.all([
-      options.awsEndpoint ? undefined : startMoto(),
-      options.dynamodbEndpoint ? undefined : startDynamoDbLocal(),
-    ]);
+    ({ moto, dynamodb } = await startEmulators({ moto: !options.awsEndpoint, dynamodb: !options.dynamodbEndpoint }));
     const awsEndpoint = options.awsEndpoint ?? moto!.endpoint;
     const dynamodbEndpoint = options.dynamodbEndpoint ?? dynamodb!.endpoint;
     const resources = await provisionLocalAws({ aws: awsEndpoint, dynamodb: dynamodbEndpoint });
