@@ -182,7 +182,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
   ) {
     if (!matched) {
       const methods = byResource.get(event.resource);
-      if (!methods) throw new NotFoundError(`No route for ${event.path}.`);
+      if (!methods) throw new NotFoundError("No such route.");
       const allowed = [...methods.keys()];
       throw new MethodNotAllowedError(`${event.httpMethod} is not allowed on ${event.resource}; use ${allowed.join(', ')}.`, allowed);
     }
