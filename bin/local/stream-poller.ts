@@ -32,11 +32,16 @@ export async function startStreamPoller(options: {
   const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
   const dynamo = new DynamoDBClient({ region: options.region, endpoint: options.endpoint, credentials });
   const streams = new DynamoDBStreamsClient({ region: options.region, endpoint: options.endpoint, credentials });
-  const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: options.table }));
-  const streamArn = Table?.LatestStreamArn;
-  if (!streamArn) throw new Error(`table ${options.table} has no stream`);
+  const latestStream = async () => {
+    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: options.table }));
+    if (!Table?.LatestStreamArn) throw new Error(`table ${options.table} has no stream`);
+    return Table.LatestStreamArn;
+  };
+  let streamArn = await latestStream();
 
   const iterators = new Map<string, string | undefined>();
+  /** The last record handed on from each shard: where to take the shard up again. */
+  const lastSequence = new Map<string, string>();
   let redeliver: DynamoDBRecord[] = [];
   let stopped = false;
   let idle = false;
@@ -46,11 +51,40 @@ export async function startStreamPoller(options: {
     const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
     for (const shard of StreamDescription?.Shards ?? []) {
       if (!shard.ShardId || iterators.has(shard.ShardId)) continue;
-      const { ShardIterator } = await streams.send(
-        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
-      );
-      iterators.set(shard.ShardId, ShardIterator);
+      iterators.set(shard.ShardId, await iteratorFor(shard.ShardId));
     }
+  }
+
+  /** From the start of a shard, or just after the last record taken from it. */
+  async function iteratorFor(shardId: string): Promise<string | undefined> {
+    const after = lastSequence.get(shardId);
+    const { ShardIterator } = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shardId,
+        ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+      }),
+    );
+    return ShardIterator;
+  }
+
+  /**
+   * An iterator expired (they last 15 minutes), or the stream was replaced (the emulator may
+   * do so after a failed transaction): take the shard up again after its last record, or
+   * start over on the new stream. Without this the archive would stop for good.
+   */
+  async function recover(shardId: string, error: unknown): Promise<void> {
+    const name = (error as { name?: string }).name;
+    const latest = await latestStream();
+    if (latest !== streamArn) {
+      console.error(`local audit shipper: the table's stream was replaced (${name}); reading the new one from its start`);
+      streamArn = latest;
+      iterators.clear();
+      lastSequence.clear();
+      return;
+    }
+    console.error(`local audit shipper: shard ${shardId} needs a new iterator (${name}); resuming after its last record`);
+    iterators.set(shardId, await iteratorFor(shardId));
   }
 
   async function poll(): Promise<void> {
@@ -58,16 +92,26 @@ export async function startStreamPoller(options: {
     let fresh = 0;
     for (const [shardId, iterator] of iterators) {
       if (!iterator) continue;
-      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      let page;
+      try {
+        page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      } catch (error) {
+        if (!RECOVERABLE.has((error as { name?: string }).name ?? '')) throw error;
+        await recover(shardId, error);
+        fresh++; // not idle: read again at once
+        break; // the shard map may have changed under this loop
+      }
       iterators.set(shardId, page.NextShardIterator);
       // Queued as soon as the iterator moved past them: a throw below cannot lose them.
       const records = (page.Records ?? []).map(toLambdaRecord);
+      const last = records.at(-1)?.dynamodb?.SequenceNumber;
+      if (last) lastSequence.set(shardId, last);
       redeliver = [...redeliver, ...records];
       fresh += records.length;
     }
     const batch = redeliver;
     if (batch.length === 0) {
-      idle = true;
+      idle = fresh === 0;
       return;
     }
     // If the handler throws, `redeliver` still holds the whole batch for the next poll.
@@ -102,6 +146,9 @@ export async function startStreamPoller(options: {
     },
   };
 }
+
+/** GetRecords errors that a fresh iterator cures. */
+const RECOVERABLE = new Set(['ExpiredIteratorException', 'TrimmedDataAccessException', 'ResourceNotFoundException']);
 
 function toLambdaRecord(record: StreamRecord): DynamoDBRecord {
   // The Streams API and the Lambda event share the record shape; only the types differ.

@@ -1,5 +1,6 @@
 import { DeleteItemCommand, DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand as DocQueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from '@aws-sdk/client-dynamodb-streams';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { gunzipSync } from 'node:zlib';
@@ -92,6 +93,48 @@ describe('shipping to S3', () => {
       s3Down.restore();
     }
     await runtime.auditShipping.drain();
+    const report = await verifyArchive(tenant.tenantId, await archive.readChain(tenant.tenantId), verifySignature);
+    expect(report.problems).toEqual([]);
+    expect(report.lastSeq).toBe((await trail.head(tenant.tenantId)).seq);
+  });
+
+  it('catches up after a transaction killed midway and a stream iterator that expired', async () => {
+    const tenant = await tenantWithActivity('killed-midway', 1);
+    await runtime.auditShipping.drain();
+
+    // A write whose transaction dies in flight (its change and its event together): the
+    // client gets a 503, the trail keeps what did commit, the stream goes on.
+    const realDocSend = DynamoDBDocumentClient.prototype.send;
+    const killed = mockClient(DynamoDBDocumentClient);
+    for (const Command of [GetCommand, PutCommand, DocQueryCommand, UpdateCommand, BatchGetCommand, TransactWriteCommand] as const) {
+      killed.on(Command as any).callsFake((input, getClient) => (realDocSend as any).call(getClient(), new (Command as any)(input)));
+    }
+    killed.on(TransactWriteCommand).rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'TimeoutError', $fault: 'server' }));
+    try {
+      expect((await api.request('PUT', '/v1/secrets/app/key', { token: tenant.token, body: { data: { n: 'killed' } } })).status).toBe(503);
+    } finally {
+      killed.restore();
+    }
+
+    // Then the poller's iterator expires (DynamoDB's are good for 15 minutes): it must
+    // take up the shard again after the last record it handled, not stop for good.
+    const realStreamsSend = DynamoDBStreamsClient.prototype.send;
+    const expiring = mockClient(DynamoDBStreamsClient);
+    let expired = 0;
+    for (const Command of [DescribeStreamCommand, GetShardIteratorCommand] as const) {
+      expiring.on(Command as any).callsFake((input, getClient) => (realStreamsSend as any).call(getClient(), new (Command as any)(input)));
+    }
+    expiring.on(GetRecordsCommand).callsFake((input, getClient) => {
+      if (expired++ === 0) throw Object.assign(new Error('Iterator expired'), { name: 'ExpiredIteratorException', $fault: 'client' });
+      return (realStreamsSend as any).call(getClient(), new GetRecordsCommand(input));
+    });
+    try {
+      for (let i = 0; i < 3; i++) expect((await api.request('PUT', '/v1/secrets/app/key', { token: tenant.token, body: { data: { n: i } } })).status).toBe(200);
+      await runtime.auditShipping.drain({ maxPolls: 20 });
+    } finally {
+      expiring.restore();
+    }
+    expect(expired).toBeGreaterThan(1);
     const report = await verifyArchive(tenant.tenantId, await archive.readChain(tenant.tenantId), verifySignature);
     expect(report.problems).toEqual([]);
     expect(report.lastSeq).toBe((await trail.head(tenant.tenantId)).seq);
