@@ -108,11 +108,13 @@ export const RETRY_AFTER_SECONDS = 1;
 /** KMS, DynamoDB or S3 could not do its part; the request changed nothing. */
 export class DependencyUnavailableError extends CofferError {
   readonly code = 'dependency-unavailable';
-  constructor(readonly dependency: 'dynamodb' | 'kms' | 's3' | 'sts' | 'audit', options?: { cause?: unknown }) {
+  /** `detail` replaces "nothing was changed" where a request had already written something. */
+  constructor(readonly dependency: 'dynamodb' | 'kms' | 's3' | 'sts' | 'audit', options?: { cause?: unknown; detail?: string }) {
     super(
-      dependency === 'audit'
-        ? 'The audit trail cannot record this request, so it was not carried out; nothing was changed. Retry later.'
-        : `A storage or key service (${dependency}) is unavailable; nothing was changed. Retry later.`,
+      options?.detail ??
+        (dependency === 'audit'
+          ? 'The audit trail cannot record this request, so it was not carried out; nothing was changed. Retry later.'
+          : `A storage or key service (${dependency}) is unavailable; nothing was changed. Retry later.`),
       options,
     );
   }

@@ -66,16 +66,25 @@ export interface Route<S extends z.ZodType, R extends Resource> {
    * The action recorded in the audit trail (`secret.read`, …). `false` only for public
    * routes that carry no identity and touch no data (health, JWKS).
    */
-  readonly audit: { readonly action: string } | false;
+  readonly audit: RouteAudit | false;
   readonly input: S;
   readonly handle: (args: { input: z.output<S>; principal: PrincipalFor<AccessOf<R>>; request: RequestInfo }) => Promise<HttpResult>;
+}
+
+export interface RouteAudit {
+  readonly action: string;
+  /**
+   * What the route writes before its event (login bookkeeping), said in the 503 when the
+   * event cannot be recorded instead of "nothing was changed". Absent: nothing is.
+   */
+  readonly ifUnrecorded?: string;
 }
 
 /** Any route, as api() dispatches it. */
 export interface AnyRoute {
   readonly method: Method;
   readonly resource: Resource;
-  readonly audit: { readonly action: string } | false;
+  readonly audit: RouteAudit | false;
   readonly input: z.ZodType;
   // biome-ignore lint: the route list is heterogeneous by design
   handle(args: { input: any; principal: any; request: RequestInfo }): Promise<HttpResult>;
@@ -167,6 +176,8 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
           // even a 404. A request that already failed for want of a dependency keeps its own
           // 503, which names the real cause and serves nothing either.
           if (errorCode === 'dependency-unavailable') return response;
+          const written = matched?.route.audit ? matched.route.audit.ifUnrecorded : undefined;
+          if (written !== undefined) throw new DependencyUnavailableError('audit', { cause: error, detail: written });
           throw error instanceof DependencyUnavailableError ? error : new DependencyUnavailableError('audit', { cause: error });
         }
       }

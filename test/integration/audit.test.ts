@@ -1,4 +1,4 @@
-import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { randomUUID } from 'node:crypto';
@@ -370,6 +370,20 @@ describe('fail closed', () => {
     expect(after.status).toBe(200);
     expect(after.body).toMatchObject({ version: 1, latestVersion: 1, data: { v: 1 } });
     expect(verifyChain(tenant.tenantId, await trail(tenant.token)).problems).toEqual([]);
+  });
+
+  it('says that a refused login was counted when its event cannot be recorded, instead of "nothing was changed"', async () => {
+    const username = `outage-${randomUUID().slice(0, 8)}`;
+    expect((await api.request('POST', '/v1/users', { token: tenant.token, body: { username, password: 'correct horse battery' } })).status).toBe(201);
+    breakAuditWrites();
+    const response = await api.request('POST', '/v1/token', { body: { grant_type: 'password', tenant: tenant.tenantId, username, password: 'wrong horse battery' } });
+    expect(response.status).toBe(503);
+    expect(response.body.detail).toBe(
+      'The audit trail cannot record this login, so no token was issued; the attempt was still counted (a failed one toward the lockout, a successful one clears the count). Retry later.',
+    );
+    expect(response.body.detail).not.toContain('nothing was changed');
+    const user = await rawDynamo.send(new GetItemCommand({ TableName: runtime.resources.table, Key: { pk: { S: `T#${tenant.tenantId}#IDENTITY` }, sk: { S: `USER#${username}` } } }));
+    expect(user.Item?.failedAttempts).toEqual({ N: '1' });
   });
 
   it('answers a refused token with 503, not an unrecorded 401', async () => {
