@@ -5,7 +5,8 @@ import { verifySecret } from './credentials';
 import { UnauthenticatedError } from './errors';
 import { scopeOfClientId, TENANT_ID } from './ids';
 import { isLocked } from './identity/lockout';
-import { claimPasswordAttempt, failClientSecret, failPasswordAttempt } from './identity/attempts';
+import { claimPasswordAttempt, failPasswordAttempt } from './identity/attempts';
+import { assertSourceNotThrottled, countSourceFailure } from './identity/source-throttle';
 import { USERNAME } from './identity/names';
 import { newRefreshToken, parseRefreshToken, REFRESH_WINDOW_MS, refreshTokenHash, SESSION_MAX_MS } from './identity/refresh-tokens';
 import { acceptedStep, type TotpSeeds } from './identity/totp';
@@ -56,24 +57,28 @@ export class MfaRequiredError extends UnauthenticatedError {
 
 // Grants of POST /v1/token. Every failure is the same UnauthenticatedError, after the same
 // amount of work where a guesser could time it, so a caller learns nothing about which
-// part was wrong. Failures are counted and lock the credential (core/identity/lockout.ts).
+// part was wrong. Failures are counted: wrong passwords lock the user (identity/lockout.ts),
+// wrong client secrets throttle their source address (identity/source-throttle.ts).
 export class Authentication {
   constructor(private readonly deps: AuthenticationDeps) {}
 
-  /** API clients (tenant and platform). */
-  async clientCredentials(clientId: string, clientSecret: string): Promise<Login> {
+  /**
+   * API clients (tenant and platform). A known and an unknown client id cost the same: one
+   * read of the client and one of the source's failures, one hash, and on failure one count
+   * for the source — nothing is written to the client, so no one can lock it out.
+   */
+  async clientCredentials(clientId: string, clientSecret: string, sourceIp: string): Promise<Login> {
     const now = this.deps.clock.now();
     const scope = scopeOfClientId(clientId);
-    const client = scope === undefined ? undefined : await this.deps.clients.get(scope, clientId);
-    const locked = client !== undefined && isLocked(client, now);
+    const [client] = await Promise.all([
+      scope === undefined ? undefined : this.deps.clients.get(scope, clientId),
+      assertSourceNotThrottled(this.deps.logins, sourceIp, now),
+    ]);
     const secretMatches = await verifySecret(clientSecret, client?.secretHash);
-    if (!client || locked || !secretMatches || client.status !== 'active') {
-      if (client && client.scope !== 'platform' && !locked && !secretMatches) {
-        await failClientSecret(this.deps.logins, client, now);
-      }
+    if (!client || !secretMatches || client.status !== 'active') {
+      await countSourceFailure(this.deps.logins, sourceIp, now);
       throw new UnauthenticatedError();
     }
-    if (client.scope !== 'platform' && client.failedAttempts) await this.deps.logins.recordSuccess(client.scope, 'client', client.clientId);
     const facts: LoginFacts = { source: { kind: 'client', name: client.clientId }, generation: client.generation ?? 1, amr: ['client_secret'] };
     if (client.scope === 'platform') {
       const principal: Principal = { kind: 'platform', type: 'platform', id: client.clientId, authMethod: 'client_credentials' };

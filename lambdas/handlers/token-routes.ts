@@ -112,7 +112,7 @@ async function grant(auth: Authentication, body: GrantBody, request: RequestInfo
   switch (body.grant_type) {
     case 'client_credentials':
       if (CLIENT_ID.test(body.client_id)) request.audit.note({ clientId: body.client_id });
-      return auth.clientCredentials(body.client_id, body.client_secret);
+      return auth.clientCredentials(body.client_id, body.client_secret, request.sourceIp);
     case 'password': {
       if (TENANT_ID.test(body.tenant)) request.audit.note({ tenant: body.tenant });
       // The username only once it named a user: a password typed into the username field

@@ -155,12 +155,12 @@ export interface NetworkStore {
 
 /** Login bookkeeping, outside the admin flow (the request's event is appended after). */
 export interface LoginBookkeeping {
-  /**
-   * Counts a failure atomically; `lockFor` turns the count after this failure into a lock
-   * expiry (or none), so concurrent failures lock exactly as sequential ones do.
-   */
-  recordFailure(tenantId: string, kind: 'user' | 'client', name: string, lockFor: (failures: number) => number | undefined): Promise<void>;
-  recordSuccess(tenantId: string, kind: 'user' | 'client', name: string): Promise<void>;
+  /** A right password ends the user's failure streak and lifts an expired lock. */
+  recordSuccess(tenantId: string, kind: 'user', name: string): Promise<void>;
+  /** Failed client-secret checks from `source` in the window starting at `windowStart` (epoch ms). */
+  sourceFailures(source: string, windowStart: number): Promise<number>;
+  /** Counts one failed client-secret check from `source`, atomically; forgotten after `windowEnd`. */
+  countSourceFailure(source: string, windowStart: number, windowEnd: number): Promise<void>;
   /**
    * Claims one password attempt before it is checked, atomically: while fewer than
    * `threshold` failures are pending or counted and no lock is set, or as the single first

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { generateSync } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem } from '../support/probe';
+import { SOURCE_THROTTLE } from '../../lambdas/core/identity/source-throttle';
+import { expectProblem, rawRequest } from '../support/probe';
 import { startTestRuntime, type Client } from '../support/runtime';
 
 // The rules a security review of the identity change asked for, end to end: what an Admin
@@ -61,24 +62,31 @@ describe('Admins and Owners', () => {
 });
 
 describe('brute force of a client secret', () => {
-  it('answers every wrong guess with the same generic 401 and locks the client after ten, right secret included', async () => {
+  it('answers wrong guesses with one generic 401, then throttles their address with 429 — and never locks the client', async () => {
     const created = await api.request('POST', '/v1/clients', { token: t.token, body: { name: 'ci', roles: ['viewer'] } });
     expect(created.status).toBe(201);
     const { clientId, clientSecret } = created.body;
-    const guess = (secret: string) => api.request('POST', '/v1/token', { body: { grant_type: 'client_credentials', client_id: clientId, client_secret: secret } });
+    // The guesser sends from 127.0.0.3; the client itself from 127.0.0.1.
+    const guess = (secret: string, from = '127.0.0.3') =>
+      rawRequest(runtime.endpoint, 'POST', '/v1/token', {
+        from,
+        body: JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }),
+        headers: { 'content-type': 'application/json' },
+      });
     const details = new Set<string>();
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < SOURCE_THROTTLE.failures; i++) {
       const response = await guess(`cs_guess_${i}_${randomUUID()}`);
       expectProblem(response, 401);
       details.add(response.body.detail);
     }
     expect([...details]).toEqual(['The credentials are missing, invalid or expired.']);
-    expectProblem(await guess(clientSecret), 401, 'The credentials are missing, invalid or expired.');
-    expect((await api.request('GET', `/v1/clients/${clientId}`, { token: t.token })).body).toMatchObject({ locked: true, status: 'active', roles: ['viewer'] });
-    // A rotation by an Owner lifts the lock, with a new secret.
-    const rotated = await api.request('POST', `/v1/clients/${clientId}/secret`, { token: t.token });
-    expect(rotated.status).toBe(200);
-    expect((await guess(rotated.body.clientSecret)).status).toBe(200);
+    // Past the limit the address is refused before any check, even with the right secret.
+    const throttled = await guess(clientSecret);
+    expectProblem(throttled, 429, /^Too many failed client logins from your address; retry in \d+ s\.$/);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The client, calling from its own address, is not locked out.
+    expect((await guess(clientSecret, '127.0.0.1')).status).toBe(200);
+    expect((await api.request('GET', `/v1/clients/${clientId}`, { token: t.token })).body).toMatchObject({ locked: false, status: 'active' });
   });
 });
 

@@ -107,14 +107,14 @@ export function rawRequest(
   endpoint: string,
   method: string,
   rawPath: string,
-  options: { token?: string; body?: string; headers?: Record<string, string> } = {},
+  options: { token?: string; body?: string; headers?: Record<string, string>; /** Another loopback address to send from, e.g. 127.0.0.3. */ from?: string } = {},
 ): Promise<Response> {
   const url = new URL(endpoint);
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method, path: rawPath, headers }, (res) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path: rawPath, headers, ...(options.from ? { localAddress: options.from } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

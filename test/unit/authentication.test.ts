@@ -13,10 +13,10 @@ vi.mock('node:crypto', async (importOriginal) => {
 
 const { Authentication } = await import('../../lambdas/core/authentication');
 const { hashSecret } = await import('../../lambdas/core/credentials');
-const { UnauthenticatedError } = await import('../../lambdas/core/errors');
+const { RateLimitedError, UnauthenticatedError } = await import('../../lambdas/core/errors');
 const { CLIENT_ID } = await import('../../lambdas/core/ids');
 const { TokenIssuer } = await import('../../lambdas/core/tokens');
-const { LOCKOUT } = await import('../../lambdas/core/identity/lockout');
+const { SOURCE_THROTTLE } = await import('../../lambdas/core/identity/source-throttle');
 const { FakeTokenSigner, InMemoryClientRepository, ManualClock, TENANT_A, TENANT_B } = await import('./support/fakes');
 const { InMemoryIdentityStore } = await import('./support/identity-store');
 type ClientRecord = import('../../lambdas/ports/tenant-repository').ClientRecord;
@@ -27,6 +27,7 @@ const PLATFORM = `platform.cli_${'platform'.repeat(3).slice(0, 20)}`;
 const UNKNOWN = `${TENANT_A}.cli_${'unknown'.repeat(3).slice(0, 20)}`;
 const SECRET = 'cs_correct-horse-battery-staple';
 const GENERIC = 'The credentials are missing, invalid or expired.';
+const IP = '203.0.113.7';
 
 let hash: string;
 let clients: InstanceType<typeof InMemoryClientRepository>;
@@ -68,7 +69,7 @@ beforeEach(async () => {
 
 describe('Authentication.clientCredentials', () => {
   it('issues a tenant token for an active client with the right secret', async () => {
-    const { principal, token } = await auth.clientCredentials(ACTIVE, SECRET);
+    const { principal, token } = await auth.clientCredentials(ACTIVE, SECRET, IP);
     expect(token.token_type).toBe('Bearer');
     expect(token).not.toHaveProperty('refresh_token');
     expect(payloadOf(token.access_token)).toMatchObject({
@@ -84,12 +85,13 @@ describe('Authentication.clientCredentials', () => {
     expect(principal).toEqual({ kind: 'tenant', tenantId: TENANT_A, type: 'client', id: ACTIVE, roles: ['contributor'], groups: [], authMethod: 'client_credentials' });
     expect(clients.calls.get).toBe(1);
     expect(scryptCalls.count).toBe(1);
-    // A clean login touches no lockout bookkeeping.
-    expect(identities.calls.recordFailure + identities.calls.recordSuccess).toBe(0);
+    // A clean login writes nothing: it reads the source's failures, alongside the client.
+    expect(identities.calls.countSourceFailure + identities.calls.recordSuccess).toBe(0);
+    expect(identities.calls.sourceFailures).toBe(1);
   });
 
   it('issues a platform token, with no tenant, for a platform client', async () => {
-    const { principal, token } = await auth.clientCredentials(PLATFORM, SECRET);
+    const { principal, token } = await auth.clientCredentials(PLATFORM, SECRET, IP);
     const payload = payloadOf(token.access_token);
     expect(payload).toMatchObject({ sub: PLATFORM, ptype: 'platform', roles: [], amr: ['client_secret'], src: `client:${PLATFORM}`, gen: 1 });
     expect(payload).not.toHaveProperty('tid');
@@ -98,9 +100,9 @@ describe('Authentication.clientCredentials', () => {
 
   it('finds a client only under the scope its id names: the same suffix under another tenant is unknown', async () => {
     const spoofed = ACTIVE.replace(TENANT_A, TENANT_B);
-    await expect(auth.clientCredentials(spoofed, SECRET)).rejects.toThrow(GENERIC);
+    await expect(auth.clientCredentials(spoofed, SECRET, IP)).rejects.toThrow(GENERIC);
     await clients.put(record(TENANT_B, spoofed, { roles: ['viewer'] }), true);
-    expect(payloadOf((await auth.clientCredentials(spoofed, SECRET)).token.access_token)).toMatchObject({ tid: TENANT_B, roles: ['viewer'] });
+    expect(payloadOf((await auth.clientCredentials(spoofed, SECRET, IP)).token.access_token)).toMatchObject({ tid: TENANT_B, roles: ['viewer'] });
   });
 
   it('uses well-formed client ids in these tests', () => {
@@ -117,7 +119,7 @@ describe('Authentication.clientCredentials', () => {
     ['a malformed client id', 'not-a-client-id', SECRET],
     ['an empty client id', '', SECRET],
   ])('refuses %s with the one generic 401, after one scrypt and no token', async (_name, clientId, secret) => {
-    const error = await auth.clientCredentials(clientId, secret).then(
+    const error = await auth.clientCredentials(clientId, secret, IP).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -131,9 +133,9 @@ describe('Authentication.clientCredentials', () => {
   it('gives a disabled client, an unknown client and a wrong secret indistinguishable errors', async () => {
     const seen = await Promise.all(
       [
-        auth.clientCredentials(ACTIVE, 'cs_wrong'),
-        auth.clientCredentials(DISABLED, SECRET),
-        auth.clientCredentials(UNKNOWN, SECRET),
+        auth.clientCredentials(ACTIVE, 'cs_wrong', IP),
+        auth.clientCredentials(DISABLED, SECRET, IP),
+        auth.clientCredentials(UNKNOWN, SECRET, IP),
       ].map((p) =>
         p.then(
           () => 'resolved',
@@ -146,47 +148,47 @@ describe('Authentication.clientCredentials', () => {
   });
 });
 
-describe('Authentication.clientCredentials: lockout and token facts', () => {
-  const failures = () => clients.clients.get(`${TENANT_A}#${ACTIVE}`)!.failedAttempts;
-  const lockedUntil = () => clients.clients.get(`${TENANT_A}#${ACTIVE}`)!.lockedUntil;
+describe('Authentication.clientCredentials: failures throttle the source, never lock the client', () => {
+  const wrong = (client = ACTIVE, ip = IP) => auth.clientCredentials(client, 'cs_wrong', ip).catch((e: Error) => e);
 
-  it('counts wrong secrets of a tenant client and locks it at the tenth, for one minute', async () => {
-    expect(LOCKOUT.client.threshold).toBe(10);
-    for (let i = 1; i < 10; i++) {
-      await expect(auth.clientCredentials(ACTIVE, 'cs_wrong')).rejects.toThrow(GENERIC);
-      expect(failures()).toBe(i);
-      expect(lockedUntil()).toBeUndefined();
-    }
-    await expect(auth.clientCredentials(ACTIVE, 'cs_wrong')).rejects.toThrow(GENERIC);
-    expect(failures()).toBe(10);
-    expect(lockedUntil()).toBe(clock.now() + 60_000);
+  it('lets the right secret in after any number of wrong ones from elsewhere: nobody can lock a client out', async () => {
+    for (let i = 0; i < SOURCE_THROTTLE.failures * 2; i++) await wrong(ACTIVE, `198.51.100.${i}`);
+    await expect(auth.clientCredentials(ACTIVE, SECRET, IP)).resolves.toMatchObject({ principal: { id: ACTIVE } });
+    expect(clients.clients.get(`${TENANT_A}#${ACTIVE}`)).not.toHaveProperty('failedAttempts');
   });
 
-  it('refuses even the right secret while locked, without counting it, and lets it in once the lock expires', async () => {
-    for (let i = 0; i < 10; i++) await auth.clientCredentials(ACTIVE, 'cs_wrong').catch(() => undefined);
-    identities.resetCalls();
+  it(`answers a source 429 after ${SOURCE_THROTTLE.failures} failures in its minute, whatever client it names, until the minute ends`, async () => {
+    clock.set(Date.parse('2026-01-01T00:00:10.000Z'));
+    for (let i = 0; i < SOURCE_THROTTLE.failures; i++) expect(await wrong(i % 2 ? ACTIVE : UNKNOWN)).toBeInstanceOf(UnauthenticatedError);
     scryptCalls.count = 0;
-    await expect(auth.clientCredentials(ACTIVE, SECRET)).rejects.toThrow(GENERIC);
-    expect(scryptCalls.count).toBe(1);
-    expect(identities.calls.recordFailure).toBe(0);
-    expect(failures()).toBe(10);
+    const throttled = await auth.clientCredentials(ACTIVE, SECRET, IP).catch((e: Error) => e);
+    expect(throttled).toBeInstanceOf(RateLimitedError);
+    expect((throttled as InstanceType<typeof RateLimitedError>).retryAfterSeconds).toBe(50);
+    expect(scryptCalls.count).toBe(0); // refused before any hash
     expect(signer.signed).toHaveLength(0);
-
-    clock.advance(60_000);
-    await expect(auth.clientCredentials(ACTIVE, SECRET)).resolves.toMatchObject({ principal: { id: ACTIVE } });
-    expect(identities.calls.recordSuccess).toBe(1);
-    expect(failures()).toBe(0);
-    expect(lockedUntil()).toBeUndefined();
+    // Another address is untouched; the next minute starts afresh.
+    await expect(auth.clientCredentials(ACTIVE, SECRET, '203.0.113.8')).resolves.toMatchObject({ principal: { id: ACTIVE } });
+    clock.advance(50_000);
+    await expect(auth.clientCredentials(ACTIVE, SECRET, IP)).resolves.toMatchObject({ principal: { id: ACTIVE } });
   });
 
-  it('counts nothing for unknown clients, platform clients or a disabled client with the right secret', async () => {
-    await auth.clientCredentials(UNKNOWN, SECRET).catch(() => undefined);
-    await auth.clientCredentials(PLATFORM, 'cs_wrong').catch(() => undefined);
-    await auth.clientCredentials(DISABLED, SECRET).catch(() => undefined);
-    expect(identities.calls.recordFailure).toBe(0);
-    await auth.clientCredentials(DISABLED, 'cs_wrong').catch(() => undefined);
-    expect(identities.calls.recordFailure).toBe(1);
-    expect(clients.clients.get(`${TENANT_A}#${DISABLED}`)!.failedAttempts).toBe(1);
+  it('does the same work for an unknown, a wrong, a disabled and a platform client: one read each, one hash, one count', async () => {
+    for (const client of [UNKNOWN, ACTIVE, DISABLED, PLATFORM]) {
+      identities.resetCalls();
+      clients.calls.get = 0;
+      scryptCalls.count = 0;
+      expect(await wrong(client)).toBeInstanceOf(UnauthenticatedError);
+      expect({ client, reads: clients.calls.get, hashes: scryptCalls.count, calls: identities.calls }).toMatchObject({
+        client,
+        reads: 1,
+        hashes: 1,
+        calls: { sourceFailures: 1, countSourceFailure: 1, recordSuccess: 0 },
+      });
+    }
+    // A disabled client with the right secret is a failure like any other.
+    identities.resetCalls();
+    await expect(auth.clientCredentials(DISABLED, SECRET, IP)).rejects.toThrow(GENERIC);
+    expect(identities.calls.countSourceFailure).toBe(1);
   });
 
   it("stamps the client's generation and adds its groups' roles", async () => {
@@ -202,7 +204,7 @@ describe('Authentication.clientCredentials: lockout and token facts', () => {
       updatedAt: '2025-01-01T00:00:00.000Z',
       updatedBy: 'test',
     });
-    const { principal, token } = await auth.clientCredentials(GROUPED, SECRET);
+    const { principal, token } = await auth.clientCredentials(GROUPED, SECRET, IP);
     expect(principal).toMatchObject({ roles: ['admin', 'viewer'], groups: ['ops'] });
     expect(payloadOf(token.access_token)).toMatchObject({ roles: ['admin', 'viewer'], grp: ['ops'], gen: 3, src: `client:${GROUPED}` });
     expect(identities.calls.groups).toBe(1);

@@ -102,7 +102,7 @@ describe('Tenants.onboard', () => {
       clock,
       tokens: new TokenIssuer(new FakeTokenSigner(), clock, { issuer: 'i', audience: 'a' }),
     });
-    const login = await auth.clientCredentials(owner.clientId, owner.clientSecret);
+    const login = await auth.clientCredentials(owner.clientId, owner.clientSecret, '203.0.113.7');
     expect(login.principal).toMatchObject({ kind: 'tenant', tenantId: tenant.tenantId, type: 'client', id: owner.clientId, roles: ['owner'] });
     const token = login.token.access_token;
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;

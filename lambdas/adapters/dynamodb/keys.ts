@@ -28,6 +28,9 @@ export const keys = {
   networkSk: 'ACCESS#NETWORK',
   sessionSk: (sessionId: string) => `SESSION#${sessionId}`,
   nonceSk: (nonce: string) => `NONCE#${nonce}`,
+  /** Failed client logins per source address and minute (core/identity/source-throttle.ts). */
+  sourceThrottlePk: (source: string) => `THROTTLE#${source}`,
+  throttleWindowSk: (windowStart: number) => `W#${windowStart}`,
   /** Never written: the conditional update an unknown user's login attempt spends its time on. */
   decoySk: 'DECOY',
   tenantIndexPk: PLATFORM,

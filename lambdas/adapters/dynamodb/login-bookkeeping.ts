@@ -1,11 +1,15 @@
 import { PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LoginBookkeeping, UserRecord } from '../../ports/identity';
 import { getItem, identityKey, ifCondition, strip, ttl, type ItemKey } from './identity-items';
+import { dynamo } from './errors';
 import { keys } from './keys';
+
+const throttleKey = (source: string, windowStart: number): ItemKey => ({ pk: keys.sourceThrottlePk(source), sk: keys.throttleWindowSk(windowStart) });
 
 /**
  * Failure counts, locks, TOTP steps and nonces: conditional single-item writes, each of
- * which also moves the record's `rev`, so an admin edit read before it cannot write it away.
+ * which also moves the record's `rev`, so an admin edit read before it cannot write it away;
+ * and the per-source count of failed client logins.
  */
 export class DynamoLoginBookkeeping implements LoginBookkeeping {
   constructor(
@@ -13,16 +17,7 @@ export class DynamoLoginBookkeeping implements LoginBookkeeping {
     private readonly table: string,
   ) {}
 
-  async recordFailure(tenantId: string, kind: 'user' | 'client', name: string, lockFor: (failures: number) => number | undefined): Promise<void> {
-    const key = identityKey(tenantId, kind, name);
-    const counted = await this.update(key, 'ADD failedAttempts :one, #rev :one', 'attribute_exists(pk)', {}, true);
-    if (!counted) return; // deleted meanwhile: nothing to count
-    // Decided from the count after this very failure, so a burst locks like a sequence.
-    const until = lockFor(Number(counted.failedAttempts ?? 0));
-    if (until !== undefined) await this.lock(key, until);
-  }
-
-  async recordSuccess(tenantId: string, kind: 'user' | 'client', name: string): Promise<void> {
+  async recordSuccess(tenantId: string, kind: 'user', name: string): Promise<void> {
     await this.update(identityKey(tenantId, kind, name), 'SET failedAttempts = :zero REMOVE lockedUntil ADD #rev :one', 'attribute_exists(pk)', { ':zero': 0 });
   }
 
@@ -71,6 +66,24 @@ export class DynamoLoginBookkeeping implements LoginBookkeeping {
   async claimOtpStep(tenantId: string, username: string, step: number): Promise<boolean> {
     const key = identityKey(tenantId, 'user', username);
     return (await this.update(key, 'SET totp.lastStep = :step ADD #rev :one', 'attribute_exists(totp) AND totp.lastStep < :step', { ':step': step })) !== undefined;
+  }
+
+  async sourceFailures(source: string, windowStart: number): Promise<number> {
+    const item = await getItem(this.db, this.table, throttleKey(source, windowStart));
+    return Number(item?.failures ?? 0);
+  }
+
+  async countSourceFailure(source: string, windowStart: number, windowEnd: number): Promise<void> {
+    await dynamo(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: throttleKey(source, windowStart),
+          UpdateExpression: 'ADD failures :one SET expiresAt = if_not_exists(expiresAt, :ttl)',
+          ExpressionAttributeValues: { ':one': 1, ':ttl': ttl(windowEnd) },
+        }),
+      ),
+    );
   }
 
   async claimNonce(tenantId: string, nonce: string, expiresAt: number): Promise<boolean> {

@@ -1,5 +1,4 @@
 import type { LoginBookkeeping, UserRecord } from '../../ports/identity';
-import type { ClientRecord } from '../../ports/tenant-repository';
 import { isLocked, lockAfter, LOCKOUT } from './lockout';
 
 // The bookkeeping of credential checks, shared by logins and by the self-service changes
@@ -18,9 +17,4 @@ export function claimPasswordAttempt(store: LoginBookkeeping, user: UserRecord, 
 export async function failPasswordAttempt(store: LoginBookkeeping, user: UserRecord, attempt: number, now: number): Promise<void> {
   const until = lockAfter(attempt, 'user', now);
   if (until !== undefined) await store.lockUser(user.tenantId, user.username, until);
-}
-
-/** A wrong client secret, counted after the check (the secrets are 256-bit random). */
-export function failClientSecret(store: LoginBookkeeping, client: ClientRecord, now: number): Promise<void> {
-  return store.recordFailure(client.scope, 'client', client.clientId, (failures) => lockAfter(failures, 'client', now));
 }

@@ -6,15 +6,14 @@ import { hashSecret, newClientSecret, verifySecret } from '../credentials';
 import { InvalidRequestError, UnauthenticatedError } from '../errors';
 import { newClientId } from '../ids';
 import type { Role } from '../principal';
-import { failClientSecret } from './attempts';
-import { isLocked } from './lockout';
 import { addedGroups, empowers, lostRoles, ownerDelta, RecordKeeper } from './record-keeper';
 import { asAdmin, isSelf, selfOrAdmin, type AdminRequest } from './requests';
 import { assertMayManage } from './roles';
+import { assertSourceNotThrottled, countSourceFailure } from './source-throttle';
 
 export interface ClientAdminDeps {
   readonly records: IdentityRecordStore;
-  /** A client rotating its own secret: failures count as at login. */
+  /** A client rotating its own secret: failures count against its source, as at login. */
   readonly logins: LoginBookkeeping;
   readonly clock: Clock;
 }
@@ -128,7 +127,7 @@ export class ClientAdmin {
     const client = await this.keeper.mustGet(actor.tenantId, 'client', clientId);
     if (isSelf(req.principal, 'client', clientId)) {
       if (currentSecret === undefined) throw new InvalidRequestError('Send your current secret to rotate it.', [{ field: 'body.currentSecret', message: 'required' }]);
-      await this.checkOwnSecret(client, currentSecret);
+      await this.checkOwnSecret(client, currentSecret, req.sourceIp);
     } else {
       // The new secret hands the actor the client's access: it must hold all of it itself.
       assertMayManage(actor, client.roles);
@@ -154,13 +153,12 @@ export class ClientAdmin {
     await this.deps.records.remove(actor.tenantId, 'client', clientId, client.rev ?? 1, ownerDelta(client, undefined), req.audit?.pending(204, { clientId }));
   }
 
-  /** A client's own secret, checked for a rotation; failures count as at login. */
-  private async checkOwnSecret(client: ClientRecord, secret: string): Promise<void> {
+  /** A client's own secret, checked for a rotation; failures count against the source, as at login. */
+  private async checkOwnSecret(client: ClientRecord, secret: string, sourceIp: string): Promise<void> {
     const now = this.keeper.now();
-    const locked = isLocked(client, now);
-    const matches = await verifySecret(secret, client.secretHash);
-    if (locked || !matches) {
-      if (!locked) await failClientSecret(this.deps.logins, client, now);
+    await assertSourceNotThrottled(this.deps.logins, sourceIp, now);
+    if (!(await verifySecret(secret, client.secretHash))) {
+      await countSourceFailure(this.deps.logins, sourceIp, now);
       throw new UnauthenticatedError();
     }
   }
@@ -173,7 +171,8 @@ export class ClientAdmin {
       roles: c.roles,
       groups: c.groups ?? [],
       status: c.status,
-      locked: isLocked(c, this.keeper.now()),
+      // Clients no longer lock (failures are throttled per source); kept for the API's shape.
+      locked: false,
       rev: c.rev ?? 1,
       createdAt: c.createdAt,
       createdBy: c.createdBy,

@@ -69,8 +69,8 @@ describe('InMemoryIdentityStore: records', () => {
   it('shares client rows with the ClientRepository', async () => {
     await clients.put({ scope: TENANT_A, clientId: 'c1', name: 'c', secretHash: 'x', roles: [], status: 'active', createdAt: 't', createdBy: 'b' }, true);
     expect((await store.get(TENANT_A, 'client', 'c1'))?.name).toBe('c');
-    await store.recordFailure(TENANT_A, 'client', 'c1', () => 99);
-    expect(await clients.get(TENANT_A, 'c1')).toMatchObject({ failedAttempts: 1, lockedUntil: 99 });
+    await clients.put({ ...(await clients.get(TENANT_A, 'c1'))!, name: 'renamed' }, false);
+    expect((await store.get(TENANT_A, 'client', 'c1'))?.name).toBe('renamed');
   });
 
   it('commits the audit event with the change, and none with a refused change', async () => {
@@ -110,18 +110,21 @@ describe('InMemoryIdentityStore: the Owner count', () => {
 });
 
 describe('InMemoryIdentityStore: login bookkeeping', () => {
-  it('counts failures and clears them, on existing records only', async () => {
-    store.seed(TENANT_A, 'user', alice());
-    await store.recordFailure(TENANT_A, 'user', 'alice', () => undefined);
-    const seen: number[] = [];
-    await store.recordFailure(TENANT_A, 'user', 'alice', (failures) => (seen.push(failures), 1234));
-    expect(seen).toEqual([2]); // the lock is decided from the count after this failure
-    expect(store.peek(TENANT_A, 'user', 'alice')).toMatchObject({ failedAttempts: 2, lockedUntil: 1234 });
+  it('clears a failure streak and its lock, on existing records only', async () => {
+    store.seed(TENANT_A, 'user', alice(1, { failedAttempts: 2, lockedUntil: 1234 }));
     await store.recordSuccess(TENANT_A, 'user', 'alice');
     expect(store.peek(TENANT_A, 'user', 'alice')!.failedAttempts).toBe(0);
     expect(store.peek(TENANT_A, 'user', 'alice')).not.toHaveProperty('lockedUntil');
-    await store.recordFailure(TENANT_A, 'user', 'ghost', () => 1);
+    await store.recordSuccess(TENANT_A, 'user', 'ghost');
     expect(store.peek(TENANT_A, 'user', 'ghost')).toBeUndefined();
+  });
+
+  it('counts failed client logins per source and window', async () => {
+    await store.countSourceFailure('203.0.113.7', 60_000, 120_000);
+    await store.countSourceFailure('203.0.113.7', 60_000, 120_000);
+    expect(await store.sourceFailures('203.0.113.7', 60_000)).toBe(2);
+    expect(await store.sourceFailures('203.0.113.7', 120_000)).toBe(0);
+    expect(await store.sourceFailures('203.0.113.8', 60_000)).toBe(0);
   });
 
   it('claims strictly increasing TOTP steps, only for an enrolled user', async () => {

@@ -106,7 +106,7 @@ describe('Authentication.password: the right password', () => {
 
   it('claims the attempt before checking the password, and clears the streak on success', async () => {
     await login();
-    expect(h.identities.calls).toMatchObject({ get: 1, reserveAttempt: 1, recordFailure: 0, lockUser: 0, recordSuccess: 1, createSession: 1, groups: 1 });
+    expect(h.identities.calls).toMatchObject({ get: 1, reserveAttempt: 1, countSourceFailure: 0, lockUser: 0, recordSuccess: 1, createSession: 1, groups: 1 });
     expect(alice().failedAttempts).toBe(0);
   });
 });
@@ -175,7 +175,7 @@ describe('Authentication.password: refusals', () => {
     const error = await refusal(login(PASSWORD, input));
     expect(error.message).toBe(GENERIC);
     expect(h.identities.calls.get).toBe(0);
-    expect(h.identities.calls.recordFailure).toBe(0);
+    expect(h.identities.calls.countSourceFailure).toBe(0);
   });
 });
 
@@ -195,7 +195,7 @@ describe('Authentication.password: lockout', () => {
     expect(error.message).toBe(GENERIC);
     expect(error).toBeInstanceOf(UnauthenticatedError);
     // A locked attempt is not counted again (the lock does not grow from its own refusals).
-    expect(h.identities.calls.recordFailure).toBe(0);
+    expect(h.identities.calls.countSourceFailure).toBe(0);
     expect(alice().failedAttempts).toBe(5);
     expect(h.signer.signed).toHaveLength(0);
   });
@@ -292,7 +292,7 @@ describe('Authentication.password: TOTP', () => {
     expect(error).toBeInstanceOf(MfaRequiredError);
     expect(error).toBeInstanceOf(UnauthenticatedError);
     expect(error.message).toBe('A one-time code (otp) is required for this user.');
-    expect(h.identities.calls.recordFailure).toBe(0);
+    expect(h.identities.calls.countSourceFailure).toBe(0);
     expect(h.identities.calls.createSession).toBe(0);
   });
 

@@ -1,9 +1,11 @@
-// An in-memory IdentityStore mirroring lambdas/adapters/dynamodb/identity-store.ts:
+// An in-memory IdentityStore (every slice at once) mirroring the DynamoDB adapters in
+// lambdas/adapters/dynamodb/ (identity-records, login-bookkeeping, sessions, token-state):
 //   - save/remove are conditional on `rev` (create: must be absent; replace/remove: the
 //     stored rev must equal expectedRev) and move the tenant's Owner count in the same
 //     "transaction": going to or below zero Owners refuses the whole change;
 //   - every conditional failure surfaces as the adapter's ConflictError messages;
-//   - recordFailure/recordSuccess touch only existing records (a deleted one is ignored);
+//   - recordSuccess touches only existing records (a deleted one is ignored); source
+//     failures count per source and window;
 //   - claimOtpStep accepts strictly increasing steps only, claimNonce once per nonce;
 //   - sessions: create (must be new), get (tombstones are invisible), rotate (only if the
 //     presented hash is current, not revoked, not expired), revoke (tombstone if missing);
@@ -72,7 +74,8 @@ type Calls = Record<
   | 'accessRules'
   | 'getNetwork'
   | 'saveNetwork'
-  | 'recordFailure'
+  | 'sourceFailures'
+  | 'countSourceFailure'
   | 'recordSuccess'
   | 'reserveAttempt'
   | 'decoyAttempt'
@@ -97,7 +100,8 @@ const zeroCalls = (): Calls => ({
   accessRules: 0,
   getNetwork: 0,
   saveNetwork: 0,
-  recordFailure: 0,
+  sourceFailures: 0,
+  countSourceFailure: 0,
   recordSuccess: 0,
   reserveAttempt: 0,
   decoyAttempt: 0,
@@ -278,19 +282,21 @@ export class InMemoryIdentityStore implements IdentityStore {
 
   // ---- login bookkeeping ----------------------------------------------------------------
 
-  async recordFailure(tenantId: string, kind: 'user' | 'client', name: string, lockFor: (failures: number) => number | undefined): Promise<void> {
-    this.calls.recordFailure++;
-    const stored = this.read(tenantId, kind, name);
-    if (!stored) return; // deleted meanwhile: nothing to count
-    // Like the adapter: the count is incremented atomically, the lock decided from the new count.
-    const failedAttempts = ((stored.failedAttempts as number | undefined) ?? 0) + 1;
-    const until = lockFor(failedAttempts);
-    const current = stored.lockedUntil as number | undefined;
-    const lockedUntil = until !== undefined && (current === undefined || current < until) ? until : current;
-    this.write(tenantId, kind, name, { ...stored, failedAttempts, ...(lockedUntil === undefined ? {} : { lockedUntil }) });
+  /** Failed client logins per `source|windowStart`. */
+  readonly sourceCounts = new Map<string, number>();
+
+  async sourceFailures(source: string, windowStart: number): Promise<number> {
+    this.calls.sourceFailures++;
+    return this.sourceCounts.get(`${source}|${windowStart}`) ?? 0;
   }
 
-  async recordSuccess(tenantId: string, kind: 'user' | 'client', name: string): Promise<void> {
+  async countSourceFailure(source: string, windowStart: number, _windowEnd: number): Promise<void> {
+    this.calls.countSourceFailure++;
+    const key = `${source}|${windowStart}`;
+    this.sourceCounts.set(key, (this.sourceCounts.get(key) ?? 0) + 1);
+  }
+
+  async recordSuccess(tenantId: string, kind: 'user', name: string): Promise<void> {
     this.calls.recordSuccess++;
     const stored = this.read(tenantId, kind, name);
     if (!stored) return;
