@@ -25,7 +25,7 @@ import { signedMessage, verifyArchive } from '../lambdas/core/audit-archive';
 interface LocalState {
   endpoint: string;
   admin: { clientId: string; clientSecret: string };
-  aws: { endpoint: string; dynamodbEndpoint: string; region: string };
+  aws: { endpoint: string; dynamodbEndpoint?: string; region: string };
   auditBucket?: string;
   auditSigningKey?: string;
   table?: string;
@@ -163,6 +163,10 @@ async function verify(chain: string, local: LocalState | undefined): Promise<num
   const objects = await archive.readChain(chain);
   // The shipper's mark in the table, when we can read it, also catches a deleted tail.
   const table = process.env.COFFER_TABLE_NAME ?? local?.table;
+  if (local && !local.aws.dynamodbEndpoint && !process.env.AWS_ENDPOINT_URL_DYNAMODB) {
+    // Written before DynamoDB Local: its endpoint would be moto's, which holds no table now.
+    throw new Error('.coffer/local.json names no aws.dynamodbEndpoint (it predates DynamoDB Local); restart npm start, or set AWS_ENDPOINT_URL_DYNAMODB');
+  }
   const dynamodbEndpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? local?.aws.dynamodbEndpoint ?? endpoint;
   const dynamo = createDocumentClient({ ...aws, ...(dynamodbEndpoint ? { endpoint: dynamodbEndpoint } : {}) });
   const mark = table ? await new DynamoAuditLog(dynamo, table).shipped(chain) : undefined;

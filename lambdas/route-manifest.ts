@@ -130,7 +130,10 @@ export function gatewayResources(): GatewayResource[] {
   const out: GatewayResource[] = [];
   for (const path of [...paths].sort()) {
     const route = routeSpec(path);
-    out.push({ path, ...(route ? { route } : {}), fallbackFn: route?.fn ?? UNROUTED_FN });
+    // Every other method goes to the unrouted function too, never to the route's own: that
+    // one may not be able to write the audit event (health reads only), and the 405 with
+    // its Allow list is built from this manifest wherever it is answered.
+    out.push({ path, ...(route ? { route } : {}), fallbackFn: UNROUTED_FN });
     const last = path.slice(path.lastIndexOf('/') + 1);
     if (!isGreedy(last) && !(children.get(path) ?? []).some(isVariable)) out.push({ path: join(path, PROXY_SEGMENT), fallbackFn: UNROUTED_FN });
   }

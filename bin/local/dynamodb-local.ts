@@ -48,7 +48,9 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
   for (;;) {
     if (spawnError) throw new Error(`could not start DynamoDB Local (is Java 17+ installed?): ${spawnError.message}`);
     if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with ${child.exitCode}: ${stderr}`);
-    if (await answers(endpoint)) break;
+    // Another server may hold the port for a moment (freePort() frees it before Java binds):
+    // it answers too, so the answer counts only if our process is still alive after it.
+    if ((await answers(endpoint)) && (await stillRunning(child))) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`DynamoDB Local did not answer on ${endpoint} within the timeout: ${stderr}`);
@@ -67,6 +69,11 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
       clearTimeout(timer);
     },
   };
+}
+
+async function stillRunning(child: ChildProcess): Promise<boolean> {
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  return child.exitCode === null && child.signalCode === null;
 }
 
 /** Any DynamoDB API answer (even an auth error) means the server is up. */

@@ -10,7 +10,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Duplex } from 'node:stream';
 import { RETRY_AFTER_SECONDS } from '../../lambdas/core/errors';
 import type { AddressInfo } from 'node:net';
-import { gatewayResources, type FunctionName, type GatewayResource } from '../../lambdas/route-manifest';
+import { gatewayResources, PROXY_SEGMENT, type FunctionName, type GatewayResource } from '../../lambdas/route-manifest';
 
 // A small API Gateway (REST, proxy integration) in front of the real handler modules:
 // HTTP request → proxy event → REQUEST authorizer (cached per token, as API Gateway does)
@@ -62,10 +62,13 @@ const root: Node = (() => {
   return nodes.get('/')!;
 })();
 
+const ROOT_PROXY: GatewayResource = gatewayResources().find((r) => r.path === `/${PROXY_SEGMENT}`)!;
+
 /**
  * The resource API Gateway picks for a path: at each level an explicit (literal) child wins
  * over the variable one; a greedy variable takes the rest of the path. Undefined only for
- * paths no resource can take (an empty segment where no greedy variable waits: `/v1/secrets/`).
+ * paths no resource can take (an empty segment where no greedy variable waits: `/v1/secrets/`),
+ * which the gateway hands to the root proxy.
  */
 export function matchResource(path: string): { resource: GatewayResource; params: Record<string, string> } | undefined {
   const segments = path === '/' ? [] : path.slice(1).split('/');
@@ -120,8 +123,9 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
     const path = rawPath(req.url);
     const body = await readBody(req);
     if (body === undefined) return send(res, gatewayProblem(413, 'Payload too large', 'The request exceeds 10 MB.', requestId));
-    const matched = matchResource(path);
-    if (!matched) return send(res, gatewayProblem(404, 'Not found', 'No such route.', requestId));
+    // A path no resource can take (an empty segment, `/v1/users/`) still goes through the
+    // authorizer to the unrouted function, so an authenticated request is always recorded.
+    const matched = matchResource(path) ?? { resource: ROOT_PROXY, params: { proxy: path.slice(1) } };
     const method = (req.method ?? 'GET').toUpperCase();
     // An explicit method wins; any other goes to the resource's ANY (authorized, as deployed).
     const route = matched.resource.route;

@@ -126,11 +126,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ...(dynamodb ? { dynamodbPid: dynamodb.pid } : {}),
       auditShipping: poller,
       stop: async () => {
-        await running.close();
-        await poller.stop();
-        // On a shared DynamoDB Local (tests), drop this runtime's table: it lives in memory.
-        if (!dynamodb) await dropTable(dynamodbEndpoint, resources.table).catch(() => undefined);
-        await Promise.all([moto?.stop(), dynamodb?.stop()]);
+        try {
+          await running.close();
+          await poller.stop();
+          // On a shared DynamoDB Local (tests), drop this runtime's table: it lives in memory.
+          if (!dynamodb) await dropTable(dynamodbEndpoint, resources.table).catch(() => undefined);
+        } finally {
+          // Whatever failed above, the emulators this runtime started do not outlive it.
+          await Promise.all([moto?.stop(), dynamodb?.stop()]);
+        }
       },
     };
   } catch (error) {

@@ -192,9 +192,10 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     audit: RequestAudit | undefined,
   ) {
     if (!matched) {
-      const methods = byResource.get(event.resource);
-      if (!methods) throw new NotFoundError("No such route.");
-      const allowed = [...methods.keys()];
+      // The manifest, not this function's own routes: the unrouted function answers for all.
+      const spec = routeSpec(event.resource);
+      if (!spec) throw new NotFoundError('No such route.');
+      const allowed = Object.keys(spec.methods);
       throw new MethodNotAllowedError(`${event.httpMethod} is not allowed on ${event.resource}; use ${allowed.join(', ')}.`, allowed);
     }
     if (matched.access !== 'public' && !principal) throw new UnauthenticatedError();

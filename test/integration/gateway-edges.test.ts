@@ -77,3 +77,18 @@ describe('an authorizer that cannot verify', () => {
     expect((await api.request('GET', '/v1/secrets', { token })).status).toBe(200);
   });
 });
+
+describe('requests no route serves, with a token', () => {
+  it('answers another method on /health with 405 from the unrouted function, and records it', async () => {
+    const { token } = await api.onboard('gateway-unrouted');
+    const wrongMethod = await api.request('POST', '/health', { token });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('GET');
+    // A path no resource can take (an empty segment) goes through the authorizer too.
+    const trailing = await api.request('GET', '/v1/users/', { token });
+    expect(trailing.status).toBe(404);
+    expect(trailing.body.detail).toBe('No such route.');
+    const events = (await api.request('GET', '/v1/audit?action=request.unrouted', { token })).body.items as { status: number; details: { method: string } }[];
+    expect(events.map((e) => [e.details.method, e.status])).toEqual(expect.arrayContaining([['POST', 405], ['GET', 404]]));
+  });
+});

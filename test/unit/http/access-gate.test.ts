@@ -98,6 +98,14 @@ describe('the route manifest', () => {
     expect(authorized.length).toBeGreaterThan(40);
   });
 
+  it('pins the routes that skip the tenant gate, so a route cannot slip out of it by a changed mode', () => {
+    const named = (access: string) => routes.filter((r) => r.access === access).map((r) => `${r.method} ${r.resource}`).sort();
+    expect(named('self')).toEqual(['GET /v1/roles', 'GET /v1/whoami', 'POST /v1/logout']);
+    expect(named('tenant-or-platform')).toEqual(['GET /v1/audit', 'GET /v1/audit/export']);
+    expect(named('platform')).toEqual(['GET /v1/admin/tenants', 'GET /v1/admin/tenants/{tenantId}', 'POST /v1/admin/tenants']);
+    expect(tenantRoutes.length).toBe(routes.length - 3 - 3 - 2 - 3);
+  });
+
   it('lists each resource once', () => {
     expect(new Set(ROUTES.map((r) => r.resource)).size).toBe(ROUTES.length);
   });
@@ -138,11 +146,13 @@ describe('the access gate, on every route of the manifest', () => {
     const h = harness();
     const response = await h.call(fn, method, resource, tenantPrincipal(TENANT_A, ['owner']), INSIDE);
     expect(response.status).not.toBe(403);
+    // Through to the route: its input refused (400, 415: no body sent) or its core reached.
+    expect(h.reached.length > 0 || [400, 415].includes(response.status), `${method} ${resource} → ${response.status}`).toBe(true);
   });
 
-  it.each(platformRoutes.flatMap((r) => ROLES.map((role) => [r.method, r.resource, role] as const)))('%s %s refuses a tenant %s, before the core (and KMS) runs', async (method, resource, role) => {
+  it.each(platformRoutes.flatMap((r) => ROLES.map((role) => [r.method, r.resource, r.fn, role] as const)))('%s %s (%s) refuses a tenant %s, before the core (and KMS) runs', async (method, resource, fn, role) => {
     const h = harness();
-    const response = await h.call('tenants', method, resource, tenantPrincipal(TENANT_A, [role]));
+    const response = await h.call(fn, method, resource, tenantPrincipal(TENANT_A, [role]));
     expect(response).toMatchObject({ status: 403, body: { detail: PLATFORM_ONLY } });
     expect(h.reached).toEqual([]);
   });
