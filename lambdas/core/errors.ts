@@ -102,6 +102,9 @@ export class RateLimitedError extends CofferError {
   }
 }
 
+/** The 404 for a path no route serves, from API Gateway or a function alike: it never echoes the path. */
+export const NO_SUCH_ROUTE = 'No such route.';
+
 /** What a 503 for an unavailable dependency asks the client to wait before retrying. */
 export const RETRY_AFTER_SECONDS = 1;
 

@@ -57,7 +57,7 @@ export function tokenRoutes(auth: Authentication, signer: TokenSigner) {
         // Attempts are claimed before the credential is checked (core/identity/attempts.ts), so
         // they stand even when the login's event cannot be recorded.
         ifUnrecorded:
-          'The audit trail cannot record this login, so no token was issued; the attempt was still counted (a failed one toward the lockout, a successful one clears the count). Retry later.',
+          'The audit trail cannot record this login, so no token was issued; the attempt was still counted (a failed one toward the user lockout or your address limit, a successful password login clears the user count). Retry later.',
       },
       input: z.object({
         body: z.looseObject({ grant_type: z.string().max(64) }).transform((body, ctx) => {

@@ -8,6 +8,7 @@ import {
   InternalError,
   InvalidRequestError,
   MethodNotAllowedError,
+  NO_SUCH_ROUTE,
   NotFoundError,
   PayloadTooLargeError,
   UnauthenticatedError,
@@ -194,7 +195,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     if (!matched) {
       // The manifest, not this function's own routes: the unrouted function answers for all.
       const spec = routeSpec(event.resource);
-      if (!spec) throw new NotFoundError('No such route.');
+      if (!spec) throw new NotFoundError(NO_SUCH_ROUTE);
       const allowed = Object.keys(spec.methods);
       throw new MethodNotAllowedError(`${event.httpMethod} is not allowed on ${event.resource}; use ${allowed.join(', ')}.`, allowed);
     }

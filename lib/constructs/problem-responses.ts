@@ -1,5 +1,5 @@
 import { ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
-import { RETRY_AFTER_SECONDS } from '../../lambdas/core/errors';
+import { NO_SUCH_ROUTE, RETRY_AFTER_SECONDS } from '../../lambdas/core/errors';
 
 /**
  * API Gateway's own errors (before or instead of a Lambda) rendered as RFC 9457
@@ -39,7 +39,7 @@ export const GATEWAY_PROBLEMS: readonly GatewayProblem[] = [
     type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
     status: 404,
     title: 'Not Found',
-    detail: JSON.stringify('No such route.'),
+    detail: JSON.stringify(NO_SUCH_ROUTE),
   },
   { type: ResponseType.BAD_REQUEST_PARAMETERS, status: 400, title: 'Bad Request', detail: GATEWAY_MESSAGE },
   { type: ResponseType.BAD_REQUEST_BODY, status: 400, title: 'Bad Request', detail: GATEWAY_MESSAGE },

@@ -379,7 +379,7 @@ describe('fail closed', () => {
     const response = await api.request('POST', '/v1/token', { body: { grant_type: 'password', tenant: tenant.tenantId, username, password: 'wrong horse battery' } });
     expect(response.status).toBe(503);
     expect(response.body.detail).toBe(
-      'The audit trail cannot record this login, so no token was issued; the attempt was still counted (a failed one toward the lockout, a successful one clears the count). Retry later.',
+      'The audit trail cannot record this login, so no token was issued; the attempt was still counted (a failed one toward the user lockout or your address limit, a successful password login clears the user count). Retry later.',
     );
     expect(response.body.detail).not.toContain('nothing was changed');
     const user = await rawDynamo.send(new GetItemCommand({ TableName: runtime.resources.table, Key: { pk: { S: `T#${tenant.tenantId}#IDENTITY` }, sk: { S: `USER#${username}` } } }));
