@@ -4,6 +4,9 @@
 export type FunctionName = 'token' | 'health' | 'tenants' | 'secrets' | 'audit' | 'identity';
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/** Every API function's deadline, deployed and local; api() answers before it (DEADLINE_RESERVE_MS). */
+export const API_FUNCTION_TIMEOUT_SECONDS = 10;
+
 /**
  * What a method's body must be. API Gateway refuses a non-object body for `json` at the
  * edge; the handler parses every kind. `optional-json`: no body, or a JSON one (a proof

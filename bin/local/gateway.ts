@@ -10,7 +10,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Duplex } from 'node:stream';
 import { RETRY_AFTER_SECONDS } from '../../lambdas/core/errors';
 import type { AddressInfo } from 'node:net';
-import { gatewayResources, PROXY_SEGMENT, type FunctionName, type GatewayResource } from '../../lambdas/route-manifest';
+import { API_FUNCTION_TIMEOUT_SECONDS, gatewayResources, PROXY_SEGMENT, type FunctionName, type GatewayResource } from '../../lambdas/route-manifest';
 
 // A small API Gateway (REST, proxy integration) in front of the real handler modules:
 // HTTP request → proxy event → REQUEST authorizer (cached per token, as API Gateway does)
@@ -27,6 +27,8 @@ export interface GatewayOptions {
   readonly host?: string;
   /** API Gateway's authorizer result cache TTL (the stack sets 300 s). */
   readonly authorizerCacheTtlMs?: number;
+  /** Each function's deadline (the stack's timeout unless a test shortens it). */
+  readonly functionTimeoutMs?: number;
 }
 
 export interface RunningGateway {
@@ -200,7 +202,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
       isBase64Encoded: false,
       requestContext: { ...requestContext, authorizer },
     };
-    const result = await options.functions[fn](event, lambdaContext(fn, requestId));
+    const result = await options.functions[fn](event, lambdaContext(fn, requestId, options.functionTimeoutMs ?? API_FUNCTION_TIMEOUT_SECONDS * 1000));
     res.writeHead(result.statusCode, { ...(result.headers as Record<string, string>) });
     res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
   }
@@ -278,8 +280,8 @@ function send(res: ServerResponse, result: APIGatewayProxyResult): void {
   res.end(result.body);
 }
 
-function lambdaContext(fn: string, requestId: string): Context {
-  const deadline = Date.now() + 10_000;
+function lambdaContext(fn: string, requestId: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: `coffer-${fn}`,

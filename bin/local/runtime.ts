@@ -22,6 +22,8 @@ export interface LocalRuntimeOptions {
   readonly accessRulesTtlSeconds?: number;
   /** How often the local audit shipper polls the table stream (default 500 ms). */
   readonly shipIntervalMs?: number;
+  /** Each function's deadline; tests shorten it to meet it on purpose. */
+  readonly functionTimeoutMs?: number;
 }
 
 export interface LocalRuntime {
@@ -103,6 +105,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       region: LOCAL_REGIONS[0],
       port,
       ...(options.authorizerCacheTtlMs === undefined ? {} : { authorizerCacheTtlMs: options.authorizerCacheTtlMs }),
+      ...(options.functionTimeoutMs === undefined ? {} : { functionTimeoutMs: options.functionTimeoutMs }),
     });
 
     // The stream → shipper mapping the stack deploys, polled here: audit events reach the

@@ -7,12 +7,16 @@ export type ErrorCode =
   | 'forbidden'
   | 'not-found'
   | 'conflict'
+  | 'contended'
   | 'version-conflict'
   | 'payload-too-large'
   | 'unsupported-media-type'
   | 'method-not-allowed'
   | 'rate-limited'
   | 'dependency-unavailable'
+  | 'deadline-exceeded'
+  | 'idempotency-key-reused'
+  | 'idempotency-key-in-use'
   | 'internal';
 
 export abstract class CofferError extends Error {
@@ -69,6 +73,11 @@ export class ConflictError extends CofferError {
   readonly code = 'conflict';
 }
 
+/** Too many writers on one item at once: nothing was written, and a retry soon may succeed. */
+export class ContendedError extends CofferError {
+  readonly code = 'contended';
+}
+
 export class VersionConflictError extends CofferError {
   readonly code = 'version-conflict';
   constructor(readonly expected: number, readonly actual: number | undefined) {
@@ -121,6 +130,29 @@ export class DependencyUnavailableError extends CofferError {
       options,
     );
   }
+}
+
+/**
+ * The request ran out of time while a change may have been in flight: unlike every other
+ * 503, it cannot promise that nothing was changed.
+ */
+export class DeadlineExceededError extends CofferError {
+  readonly code = 'deadline-exceeded';
+  constructor() {
+    super(
+      'The request ran out of time. Its change may have been applied: read the resource before retrying, or retry with the same Idempotency-Key.',
+    );
+  }
+}
+
+/** An Idempotency-Key sent again with another request (method, path or body). */
+export class IdempotencyKeyReusedError extends CofferError {
+  readonly code = 'idempotency-key-reused';
+}
+
+/** An Idempotency-Key whose first request is still running. */
+export class IdempotencyKeyInUseError extends CofferError {
+  readonly code = 'idempotency-key-in-use';
 }
 
 /** A broken invariant: our bug, never the caller's. */

@@ -4,15 +4,20 @@ import type { TenantDataKeys } from '../ports/data-keys';
 import type { Page, PageRequest } from '../ports/page';
 import type { SecretHead, SecretRepository, SecretSummary, SecretVersionInfo } from '../ports/secret-repository';
 import { open, seal } from './envelope';
-import { ConflictError, NotFoundError, PayloadTooLargeError, VersionConflictError, WriteConflictError } from './errors';
+import { ConflictError, ContendedError, DeadlineExceededError, NotFoundError, PayloadTooLargeError, VersionConflictError, WriteConflictError } from './errors';
 import type { SecretAccessGate } from './policy';
 import type { TenantPrincipal } from './principal';
 import { describePrincipal } from './principal';
 import type { SecretPath } from './secret-path';
 
 export const MAX_SECRET_DATA_BYTES = 64 * 1024;
-/** Unconditional writes retry on a lost race, with jitter: each success is its own version. */
+/**
+ * Unconditional writes retry on a lost race, with jitter: each success is its own version.
+ * Bounded by tries and by time, so a writer that keeps losing hears 409 in about two
+ * seconds, far inside the function's deadline, instead of a timeout.
+ */
 const WRITE_ATTEMPTS = 8;
+const WRITE_RETRY_BUDGET_MS = 2_000;
 const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** Math.min(attempt, 5)));
 
 export interface SecretInput {
@@ -44,6 +49,8 @@ export interface SecretsDeps {
   readonly audit?: MutationAudit;
   /** Roles, policies and network safelists, with the tenant's rules as this request read them. */
   readonly access: SecretAccessGate;
+  /** Aborted when the request runs out of time: no new attempt starts after it. */
+  readonly signal?: AbortSignal;
 }
 
 /** A tenant's secrets: the rules of create, version, read, list, delete, restore and purge. */
@@ -70,7 +77,9 @@ export class Secrets {
   async write(principal: TenantPrincipal, path: SecretPath, input: SecretInput, ifMatch?: number): Promise<SecretSummary> {
     // Refused before anything is read when the caller may neither create nor update here.
     await this.access.authorizeAny(principal, ['update', 'create'], path);
+    const giveUpAt = this.deps.clock.now() + WRITE_RETRY_BUDGET_MS;
     for (let attempt = 1; ; attempt++) {
+      if (this.deps.signal?.aborted) throw new DeadlineExceededError();
       const head = await this.deps.repository.head(path);
       if (head?.deletedAt) throw new ConflictError(`The secret at '${path}' is deleted; restore it before writing.`);
       await this.access.authorize(principal, head === undefined ? 'create' : 'update', path);
@@ -80,7 +89,9 @@ export class Secrets {
       } catch (error) {
         if (!(error instanceof WriteConflictError)) throw error;
         if (ifMatch !== undefined) throw new VersionConflictError(ifMatch, (await this.deps.repository.head(path))?.version);
-        if (attempt >= WRITE_ATTEMPTS) throw new ConflictError('Too many concurrent writers on this secret; retry.');
+        if (attempt >= WRITE_ATTEMPTS || this.deps.clock.now() >= giveUpAt) {
+          throw new ContendedError(`Too many concurrent writers on '${path}'; nothing was written. Retry shortly, or write with If-Match.`);
+        }
         await backoff(attempt);
       }
     }

@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { z } from 'zod';
 import {
   CofferError,
+  DeadlineExceededError,
   DependencyUnavailableError,
   InternalError,
   InvalidRequestError,
@@ -28,6 +29,11 @@ import { RequestAudit } from './request-audit';
 
 /** Bigger than any valid body (64 KiB of data plus metadata, JSON-escaped); refused unread. */
 export const MAX_BODY_BYTES = 256 * 1024;
+/**
+ * Kept back from the function's deadline to record the request's event and answer: a route
+ * still running then is cut off with a 503 that says its change may have been applied.
+ */
+export const DEADLINE_RESERVE_MS = 1_500;
 
 export interface RequestInfo {
   readonly correlationId: string;
@@ -40,6 +46,8 @@ export interface RequestInfo {
    * access gate checks the safelist with it and the route's policy checks reuse it.
    */
   readonly accessRules: () => Promise<AccessRules>;
+  /** Aborted when the request runs out of time: retries stop, and no new write starts. */
+  readonly signal: AbortSignal;
 }
 
 export interface HttpResult {
@@ -133,7 +141,10 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     byResource.set(r.resource, methods);
   }
 
-  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, CofferContext>()
+  // middy's own cut-off, 5 ms before the end, is the last resort behind withinDeadline().
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, CofferContext>({
+    timeoutEarlyResponse: () => problemResponse(new DeadlineExceededError(), 'unknown'),
+  })
     .use(problemJson())
     .use(httpHeaderNormalizer())
     .use(correlationId())
@@ -142,7 +153,8 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
       // A request no route serves came through the gateway's authorized catch-all (ANY,
       // `{proxy+}`): it is recorded as `request.unrouted`, with the caller who sent it.
       const principal = !matched || matched.access !== 'public' ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
-      if (matched?.route.audit === false) return respond(await serve(matched, event, context, principal, undefined));
+      const timeUp = new AbortController();
+      if (matched?.route.audit === false) return respond(await serve(matched, event, context, principal, undefined, timeUp.signal));
 
       const audit = new RequestAudit(
         {
@@ -154,6 +166,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
           time: new Date().toISOString(),
         },
         principal,
+        timeUp.signal,
       );
       const resource = matched
         ? (event.pathParameters?.path ?? event.pathParameters?.tenantId ?? event.pathParameters?.name ?? event.pathParameters?.clientId)
@@ -164,7 +177,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
       let response: APIGatewayProxyResult;
       let errorCode: string | undefined;
       try {
-        response = respond(await serve(matched, event, context, principal, audit));
+        response = respond(await withinDeadline(serve(matched, event, context, principal, audit, timeUp.signal), context, timeUp));
       } catch (error) {
         response = problemResponse(error, context.correlationId);
         errorCode = error instanceof CofferError ? error.code : 'unexpected';
@@ -174,9 +187,9 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
           await options.auditLog.append(audit.draft(response.statusCode, errorCode));
         } catch (error) {
           // Nothing reaches the caller that the trail does not show: no value, no token, not
-          // even a 404. A request that already failed for want of a dependency keeps its own
-          // 503, which names the real cause and serves nothing either.
-          if (errorCode === 'dependency-unavailable') return response;
+          // even a 404. A request that already failed for want of a dependency or of time
+          // keeps its own 503, which names the real cause and serves nothing either.
+          if (errorCode === 'dependency-unavailable' || errorCode === 'deadline-exceeded') return response;
           const written = matched?.route.audit ? matched.route.audit.ifUnrecorded : undefined;
           if (written !== undefined) throw new DependencyUnavailableError('audit', { cause: error, detail: written });
           throw error instanceof DependencyUnavailableError ? error : new DependencyUnavailableError('audit', { cause: error });
@@ -191,6 +204,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     context: CofferContext,
     principal: Principal | undefined,
     audit: RequestAudit | undefined,
+    signal: AbortSignal,
   ) {
     if (!matched) {
       // The manifest, not this function's own routes: the unrouted function answers for all.
@@ -218,8 +232,32 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
       // Unaudited routes get a recorder that is never written anywhere.
       audit: audit ?? new RequestAudit({ action: 'unaudited', correlationId: context.correlationId, sourceIp: '', userAgent: '', region: options.region, time: '' }),
       accessRules,
+      signal,
     };
     return matched.route.handle({ input, principal, request });
+  }
+}
+
+/**
+ * The route's result, unless the function's deadline (less the reserve) comes first: then
+ * the request is cut off with DeadlineExceededError — recorded and answered as such — and
+ * its signal tells the route to stop. A write already sent to DynamoDB may still land.
+ */
+async function withinDeadline(work: Promise<HttpResult>, context: { getRemainingTimeInMillis?: () => number }, timeUp: AbortController): Promise<HttpResult> {
+  const remaining = context.getRemainingTimeInMillis?.();
+  if (remaining === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timeUp.abort();
+      reject(new DeadlineExceededError());
+    }, Math.max(0, remaining - DEADLINE_RESERVE_MS));
+  });
+  work.catch(() => undefined); // a route cut off may fail later; its answer was already given
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -14,13 +14,20 @@ export const problems = {
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
+  contended: { status: 409, title: 'Conflict' },
+  'idempotency-key-in-use': { status: 409, title: 'Conflict' },
   'version-conflict': { status: 412, title: 'Version conflict' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'idempotency-key-reused': { status: 422, title: 'Unprocessable content' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
   'dependency-unavailable': { status: 503, title: 'Service unavailable' },
+  'deadline-exceeded': { status: 503, title: 'Service unavailable' },
 } as const satisfies Record<ErrorCode, Problem>;
+
+/** Failures a retry a moment later may not meet: each answer says when to try again. */
+const RETRY_SOON: ReadonlySet<ErrorCode> = new Set(['contended', 'idempotency-key-in-use', 'dependency-unavailable', 'deadline-exceeded']);
 
 export const PROBLEM_TYPE_BASE = 'https://coffer.dev/problems/';
 
@@ -55,7 +62,7 @@ export function toProblem(error: unknown, correlationId: string): ProblemRespons
   const { status, title } = problems[error.code];
   const headers: Record<string, string> = {};
   if (error instanceof RateLimitedError) headers['Retry-After'] = String(error.retryAfterSeconds);
-  if (error.code === 'dependency-unavailable') headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
+  if (RETRY_SOON.has(error.code)) headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
   if (error instanceof MethodNotAllowedError && error.allowed.length > 0) headers.Allow = error.allowed.join(', ');
   return {
     body: {

@@ -27,7 +27,7 @@ export class RequestAudit implements MutationAudit {
   private readonly details: Details = {};
   private recordedEvent: AuditEvent | undefined;
 
-  constructor(private readonly facts: RequestFacts, principal?: Principal) {
+  constructor(private readonly facts: RequestFacts, principal?: Principal, private readonly signal?: AbortSignal) {
     this.actor = actorOf(principal);
     this.tenantId = principal?.kind === 'tenant' ? principal.tenantId : null;
   }
@@ -49,7 +49,7 @@ export class RequestAudit implements MutationAudit {
 
   pending(status: number, details: Details = {}): PendingAudit {
     this.note(details);
-    return { draft: this.draft(status), recorded: (event) => (this.recordedEvent = event) };
+    return { draft: this.draft(status), recorded: (event) => (this.recordedEvent = event), ...(this.signal ? { signal: this.signal } : {}) };
   }
 
   /** The event committed with the change it describes. */

@@ -8,6 +8,8 @@ import type { Page } from './page';
 export interface PendingAudit {
   readonly draft: AuditDraft;
   recorded(event: AuditEvent): void;
+  /** Aborted when the request has run out of time: the store starts no write after it. */
+  readonly signal?: AbortSignal;
 }
 
 /** The primary, fail-closed record of every request. */

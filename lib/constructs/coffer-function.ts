@@ -8,6 +8,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { definedVariables, ENV, type FunctionEnvironment } from '../../lambdas/env';
+import { API_FUNCTION_TIMEOUT_SECONDS } from '../../lambdas/route-manifest';
 
 /** Repository root, where `package-lock.json` and `lambdas/` live. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -66,7 +67,7 @@ export class CofferFunction extends Construct {
       runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout: props.timeout ?? Duration.seconds(API_FUNCTION_TIMEOUT_SECONDS),
       tracing: Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,

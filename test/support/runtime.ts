@@ -16,7 +16,7 @@ export interface Client {
 }
 
 /** The real local runtime (DynamoDB Local, moto, handlers behind the gateway emulation) on a free port. */
-export async function startTestRuntime(options: { authorizerCacheTtlMs?: number; shipIntervalMs?: number; accessRulesTtlSeconds?: number } = {}): Promise<LocalRuntime & { client: Client }> {
+export async function startTestRuntime(options: { authorizerCacheTtlMs?: number; shipIntervalMs?: number; accessRulesTtlSeconds?: number; functionTimeoutMs?: number } = {}): Promise<LocalRuntime & { client: Client }> {
   // The audit shipper ships when a test calls `auditShipping.drain()`, not in the background:
   // a poll in the middle of a test would add KMS and DynamoDB calls its mocks would see.
   const runtime = await startLocalRuntime({ port: 0, awsEndpoint: inject('awsEndpoint'), dynamodbEndpoint: inject('dynamodbEndpoint'), logLevel: 'SILENT', shipIntervalMs: 3_600_000, accessRulesTtlSeconds: 0, ...options });

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConflictError,
+  ContendedError,
+  DeadlineExceededError,
   DependencyUnavailableError,
   ForbiddenError,
+  IdempotencyKeyInUseError,
+  IdempotencyKeyReusedError,
   InternalError,
   InvalidRequestError,
   MethodNotAllowedError,
@@ -27,11 +31,15 @@ const CASES: readonly [CofferError, ErrorCode, number, string][] = [
   [new MethodNotAllowedError('nope'), 'method-not-allowed', 405, 'Method not allowed'],
   [new ConflictError('exists'), 'conflict', 409, 'Conflict'],
   [new WriteConflictError('raced'), 'conflict', 409, 'Conflict'],
+  [new ContendedError('busy'), 'contended', 409, 'Conflict'],
+  [new IdempotencyKeyInUseError('running'), 'idempotency-key-in-use', 409, 'Conflict'],
   [new VersionConflictError(1, 2), 'version-conflict', 412, 'Version conflict'],
   [new PayloadTooLargeError('big'), 'payload-too-large', 413, 'Payload too large'],
   [new UnsupportedMediaTypeError('xml'), 'unsupported-media-type', 415, 'Unsupported media type'],
+  [new IdempotencyKeyReusedError('other body'), 'idempotency-key-reused', 422, 'Unprocessable content'],
   [new RateLimitedError('slow down', 7), 'rate-limited', 429, 'Too many requests'],
   [new DependencyUnavailableError('kms'), 'dependency-unavailable', 503, 'Service unavailable'],
+  [new DeadlineExceededError(), 'deadline-exceeded', 503, 'Service unavailable'],
   [new InternalError('broken invariant'), 'internal', 500, 'Internal error'],
 ];
 
@@ -41,12 +49,16 @@ const ALL_CODES: readonly ErrorCode[] = [
   'forbidden',
   'not-found',
   'conflict',
+  'contended',
+  'idempotency-key-in-use',
+  'idempotency-key-reused',
   'version-conflict',
   'payload-too-large',
   'unsupported-media-type',
   'method-not-allowed',
   'rate-limited',
   'dependency-unavailable',
+  'deadline-exceeded',
   'internal',
 ];
 
@@ -55,9 +67,14 @@ describe('the problems table', () => {
     expect(Object.keys(problems).sort()).toEqual([...ALL_CODES].sort());
   });
 
-  it('maps every code to a distinct status', () => {
-    const statuses = ALL_CODES.map((code) => problems[code].status);
-    expect(new Set(statuses).size).toBe(ALL_CODES.length);
+  it('shares a status only between codes a client tells apart by their problem type', () => {
+    const byStatus = new Map<number, ErrorCode[]>();
+    for (const code of ALL_CODES) byStatus.set(problems[code].status, [...(byStatus.get(problems[code].status) ?? []), code]);
+    const shared = [...byStatus.values()].filter((codes) => codes.length > 1);
+    expect(shared).toEqual([
+      ['conflict', 'contended', 'idempotency-key-in-use'],
+      ['dependency-unavailable', 'deadline-exceeded'],
+    ]);
   });
 
   it('every leaf error of the core is covered by a case here', () => {
@@ -97,10 +114,13 @@ describe('toProblem', () => {
     expect(toProblem(new InvalidRequestError('Invalid.'), 'c').body).not.toHaveProperty('errors');
   });
 
-  it('sets Retry-After from a rate limit, and 1 s for an unavailable dependency', () => {
+  it('sets Retry-After from a rate limit, and 1 s on every failure a retry soon may not meet', () => {
     expect(toProblem(new RateLimitedError('quota', 42), 'c').headers).toEqual({ 'Retry-After': '42' });
-    expect(toProblem(new DependencyUnavailableError('dynamodb'), 'c').headers).toEqual({ 'Retry-After': '1' });
+    for (const soon of [new DependencyUnavailableError('dynamodb'), new DeadlineExceededError(), new ContendedError('busy'), new IdempotencyKeyInUseError('running')]) {
+      expect(toProblem(soon, 'c').headers, soon.code).toEqual({ 'Retry-After': '1' });
+    }
     expect(toProblem(new NotFoundError('x'), 'c').headers).toEqual({});
+    expect(toProblem(new ConflictError('exists'), 'c').headers).toEqual({});
   });
 
   it('never shows the detail of an InternalError', () => {

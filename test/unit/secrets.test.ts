@@ -2,6 +2,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { DataKeyRing } from '../../lambdas/core/data-keys';
 import { keyVersionOf, open } from '../../lambdas/core/envelope';
 import {
+  ContendedError,
+  DeadlineExceededError,
   ConflictError,
   ForbiddenError,
   InternalError,
@@ -281,12 +283,28 @@ describe('unconditional writes under contention', () => {
     expect(repoA.calls.writeVersion).toBe(4);
   });
 
-  it('gives up with 409 after 8 attempts', async () => {
+  it('gives up with a retryable 409 after 8 attempts', async () => {
     repoA.conflictingWrites = 1_000;
-    const error = await rejection(secretsA.write(owner, P, { data: { n: 1 } }), ConflictError);
-    expect(error).not.toBeInstanceOf(VersionConflictError);
-    expect(error.detail).toBe('Too many concurrent writers on this secret; retry.');
+    const error = await rejection(secretsA.write(owner, P, { data: { n: 1 } }), ContendedError);
+    expect(error.detail).toBe(`Too many concurrent writers on '${P}'; nothing was written. Retry shortly, or write with If-Match.`);
     expect(repoA.calls.writeVersion).toBe(8);
+    expect(repoA.raw(P)).toBeUndefined();
+  });
+
+  it('gives up after two seconds of lost races, however few the attempts', async () => {
+    repoA.conflictingWrites = 1_000;
+    repoA.beforeWrite = () => clock.advance(700); // a slow, contended table
+    await rejection(secretsA.write(owner, P, { data: { n: 1 } }), ContendedError);
+    expect(repoA.calls.writeVersion).toBe(3); // 0.7, 1.4, 2.1 s: the third loss is past the budget
+  });
+
+  it('starts no attempt once the request has run out of time', async () => {
+    const timeUp = new AbortController();
+    const secrets = new Secrets(TENANT_A, { repository: repoA, dataKeys: ring.forTenant(TENANT_A), clock, access: rolesOnly(), signal: timeUp.signal });
+    repoA.conflictingWrites = 1_000;
+    repoA.beforeWrite = () => timeUp.abort();
+    await rejection(secrets.write(owner, P, { data: { n: 1 } }), DeadlineExceededError);
+    expect(repoA.calls.writeVersion).toBe(1);
     expect(repoA.raw(P)).toBeUndefined();
   });
 });

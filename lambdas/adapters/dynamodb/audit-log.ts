@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EMPTY_CHAIN, chainEvent, type AuditDraft, type AuditEvent, type ChainHead } from '../../core/audit';
-import { DependencyUnavailableError } from '../../core/errors';
+import { DeadlineExceededError, DependencyUnavailableError } from '../../core/errors';
 import type { AuditLog, AuditQueryRequest, AuditReader, PendingAudit } from '../../ports/audit-log';
 import type { ShippingSource } from '../../ports/audit-archive';
 import type { Page } from '../../ports/page';
@@ -56,7 +56,7 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
       await dynamo(() => this.db.send(new TransactWriteCommand({ TransactItems: [...items] })));
       return;
     }
-    pending.recorded(await this.commit(items, pending.draft));
+    pending.recorded(await this.commit(items, pending.draft, pending.signal));
   }
 
   /** The chain's tail (seq and hash), read consistently; EMPTY_CHAIN for a new chain. */
@@ -171,9 +171,9 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
    * across containers the conditional put decides, and a loser learns the winner's seq and
    * hash from the failed put itself, so a retry costs one more put, not a read.
    */
-  private commit(items: readonly TransactItem[], draft: AuditDraft): Promise<AuditEvent> {
+  private commit(items: readonly TransactItem[], draft: AuditDraft, signal?: AbortSignal): Promise<AuditEvent> {
     const previous = this.appending.get(draft.chain) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.claimNext(items, draft));
+    const next = previous.catch(() => undefined).then(() => this.claimNext(items, draft, signal));
     const settled = next.catch(() => undefined);
     this.appending.set(draft.chain, settled);
     void settled.then(() => {
@@ -182,9 +182,11 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
     return next;
   }
 
-  private async claimNext(items: readonly TransactItem[], draft: AuditDraft): Promise<AuditEvent> {
+  private async claimNext(items: readonly TransactItem[], draft: AuditDraft, signal?: AbortSignal): Promise<AuditEvent> {
     const giveUpAt = Date.now() + CHAIN_RETRY_MS;
     for (let attempt = 1; ; attempt++) {
+      // The request has answered already (out of time): a change begun now would go unseen.
+      if (signal?.aborted) throw new DeadlineExceededError();
       const head = this.heads.get(draft.chain) ?? (await this.head(draft.chain));
       const event = chainEvent(head, draft);
       const claim = this.claim(event);
