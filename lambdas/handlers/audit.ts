@@ -1,5 +1,6 @@
 import { dynamoClient } from '../adapters/aws-clients';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
+import { DynamoIdempotencyStore } from '../adapters/dynamodb/idempotency-store';
 import { DynamoAuditSinkStore } from '../adapters/dynamodb/audit-sink-store';
 import { systemClock } from '../ports/clock';
 import { loadConfig } from '../config';
@@ -23,4 +24,9 @@ const trail = new AuditTrail({
 const rules = new DynamoAccessRules(dynamo, config.table);
 
 // The tenant's network safelist binds the trail and its sinks as it binds secrets (the gate).
-export const handler = api(auditRoutes(trail), { auditLog, region: config.region, accessRules: (tenantId) => rules.accessRules(tenantId) });
+export const handler = api(auditRoutes(trail), {
+  auditLog,
+  region: config.region,
+  accessRules: (tenantId) => rules.accessRules(tenantId),
+  idempotency: new DynamoIdempotencyStore(dynamo, config.table),
+});

@@ -1,6 +1,7 @@
 import { createAwsClients } from '../adapters/aws-clients';
 import { DynamoAccessRules } from '../adapters/dynamodb/access-rules';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
+import { DynamoIdempotencyStore } from '../adapters/dynamodb/idempotency-store';
 import { DynamoIdentityRecords } from '../adapters/dynamodb/identity-records';
 import { DynamoLoginBookkeeping } from '../adapters/dynamodb/login-bookkeeping';
 import { DynamoSessionStore } from '../adapters/dynamodb/sessions';
@@ -44,4 +45,5 @@ export const handler = api(identityRoutes(identity, { allowLoopbackIssuers: conf
   region: config.region,
   // Fresh on every request (no cache): identity changes are checked against the latest rules.
   accessRules: (tenantId) => rules.accessRules(tenantId),
+  idempotency: new DynamoIdempotencyStore(aws.dynamo, config.table),
 });

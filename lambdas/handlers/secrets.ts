@@ -3,6 +3,7 @@ import { DynamoTenantRepository } from '../adapters/dynamodb/tenant-repository';
 import { KmsTenantKeyService } from '../adapters/kms/tenant-key-service';
 import { createAwsClients } from '../adapters/aws-clients';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
+import { DynamoIdempotencyStore } from '../adapters/dynamodb/idempotency-store';
 import { loadConfig } from '../config';
 import { DataKeyRing } from '../core/data-keys';
 import { Secrets } from '../core/secrets';
@@ -32,6 +33,12 @@ const secretsFor: SecretsFor = (tenantId, request) =>
     audit: request.audit,
     // The rules the access gate read for this request (through the cache): one read, shared.
     access: new SecretAccessGate(request.accessRules, request.sourceIp),
+    signal: request.signal,
   });
 
-export const handler = api(secretsRoutes(secretsFor), { auditLog, region: config.region, accessRules: (tenantId) => accessRules.get(tenantId) });
+export const handler = api(secretsRoutes(secretsFor), {
+  auditLog,
+  region: config.region,
+  accessRules: (tenantId) => accessRules.get(tenantId),
+  idempotency: new DynamoIdempotencyStore(aws.dynamo, config.table),
+});

@@ -1,5 +1,6 @@
 import { createAwsClients } from '../adapters/aws-clients';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
+import { DynamoIdempotencyStore } from '../adapters/dynamodb/idempotency-store';
 import { DynamoTenantRepository } from '../adapters/dynamodb/tenant-repository';
 import { KmsTenantKeyService } from '../adapters/kms/tenant-key-service';
 import { loadConfig } from '../config';
@@ -19,4 +20,4 @@ export const tenants = new Tenants({
   clock: systemClock,
 });
 
-export const handler = api(tenantsRoutes(tenants), { auditLog, region: config.region });
+export const handler = api(tenantsRoutes(tenants), { auditLog, region: config.region, idempotency: new DynamoIdempotencyStore(aws.dynamo, config.table) });

@@ -22,10 +22,12 @@ import { correlationId, type CofferContext } from './correlation-id';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
 import { problemJson, problemResponse } from './problem-json';
 import type { AuditLog } from '../ports/audit-log';
-import { routeSpec, type Access, type AccessOf, type BodyKind, type FunctionName, type Method, type MethodOf, type Resource } from '../route-manifest';
+import { API_FUNCTION_TIMEOUT_SECONDS, routeSpec, type Access, type AccessOf, type BodyKind, type FunctionName, type Method, type MethodOf, type Resource } from '../route-manifest';
 import { admit, type PrincipalFor } from './access-gate';
 import { principalFromAuthorizerContext } from './principal-context';
 import { RequestAudit } from './request-audit';
+import { beginIdempotent, WRITE_METHODS } from './idempotency';
+import type { IdempotencyStore } from '../ports/idempotency';
 
 /** Bigger than any valid body (64 KiB of data plus metadata, JSON-escaped); refused unread. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -119,6 +121,8 @@ export interface ApiOptions {
    * gate checks their network safelist). A cache may stand behind it (AccessRulesCache).
    */
   readonly accessRules?: (tenantId: string) => Promise<AccessRules>;
+  /** Where Idempotency-Key records live; required when any route writes for a principal. */
+  readonly idempotency?: IdempotencyStore;
 }
 
 /**
@@ -134,6 +138,9 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     if (!spec || !body) throw new Error(`api(): ${r.method} ${r.resource} is not in the route manifest`);
     if ((spec.access === 'tenant' || spec.access === 'tenant-or-platform') && !options.accessRules) {
       throw new Error(`api(): ${r.method} ${r.resource} admits tenant principals; pass accessRules so the gate can check their network`);
+    }
+    if (WRITE_METHODS.has(r.method) && spec.access !== 'public' && !options.idempotency) {
+      throw new Error(`api(): ${r.method} ${r.resource} writes; pass an idempotency store so it can take an Idempotency-Key`);
     }
     const methods = byResource.get(r.resource) ?? new Map<string, Served>();
     if (methods.has(r.method)) throw new Error(`api(): ${r.method} ${r.resource} has two handler routes`);
@@ -234,7 +241,27 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
       accessRules,
       signal,
     };
-    return matched.route.handle({ input, principal, request });
+    const key = event.headers?.['idempotency-key'];
+    if (key === undefined || !WRITE_METHODS.has(matched.route.method) || !audit) return matched.route.handle({ input, principal, request });
+
+    const begun = await beginIdempotent({
+      store: options.idempotency!,
+      principal,
+      key,
+      shape: { method: event.httpMethod, path: event.path, query: { ...event.queryStringParameters } as Record<string, string>, ifMatch: event.headers?.['if-match'], body: bodyText(event) },
+      audit,
+      correlationId: context.correlationId,
+      remainingMs: context.getRemainingTimeInMillis?.() ?? API_FUNCTION_TIMEOUT_SECONDS * 1000,
+    });
+    if ('replay' in begun) return begun.replay;
+    try {
+      const result = await matched.route.handle({ input, principal, request });
+      await begun.held.answered(result, audit.recorded !== undefined);
+      return result;
+    } catch (error) {
+      await begun.held.failed();
+      throw error;
+    }
   }
 }
 
@@ -319,7 +346,7 @@ function decodeParams(params: APIGatewayProxyEvent['pathParameters']): Record<st
 
 function parseBody(kind: BodyKind, event: APIGatewayProxyEvent): unknown {
   if (kind === 'none') return undefined;
-  const text = event.body === null || event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const text = bodyText(event);
   if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(`The request body is larger than ${MAX_BODY_BYTES} bytes.`);
   if (kind === 'optional-json' && text.trim() === '') return undefined;
   const contentType = (event.headers?.['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -340,6 +367,11 @@ function parseBody(kind: BodyKind, event: APIGatewayProxyEvent): unknown {
     // Never echo the body back: it may be a secret.
     throw new InvalidRequestError('The request body is not valid JSON.', [{ field: 'body', message: 'malformed JSON' }]);
   }
+}
+
+function bodyText(event: APIGatewayProxyEvent): string {
+  if (event.body === null || event.body === undefined) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
 /** Shared zod pieces for query strings. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { actorOf, chainOf, outcomeOf, printable, type AuditActor, type AuditDraft, type AuditEvent } from '../core/audit';
 import type { Principal } from '../core/principal';
 import type { MutationAudit, PendingAudit } from '../ports/audit-log';
+import type { IdempotencyClaim } from '../ports/idempotency';
 
 export interface RequestFacts {
   readonly action: string;
@@ -26,6 +27,7 @@ export class RequestAudit implements MutationAudit {
   private resource: string | null = null;
   private readonly details: Details = {};
   private recordedEvent: AuditEvent | undefined;
+  private idempotency: IdempotencyClaim | undefined;
 
   constructor(private readonly facts: RequestFacts, principal?: Principal, private readonly signal?: AbortSignal) {
     this.actor = actorOf(principal);
@@ -43,13 +45,23 @@ export class RequestAudit implements MutationAudit {
     this.resource = printable(resource);
   }
 
+  /** The Idempotency-Key this request holds: its change, if any, commits the claim. */
+  holdIdempotencyKey(claim: IdempotencyClaim): void {
+    this.idempotency = claim;
+  }
+
   note(details: Details): void {
     Object.assign(this.details, details);
   }
 
   pending(status: number, details: Details = {}): PendingAudit {
     this.note(details);
-    return { draft: this.draft(status), recorded: (event) => (this.recordedEvent = event), ...(this.signal ? { signal: this.signal } : {}) };
+    return {
+      draft: this.draft(status),
+      recorded: (event) => (this.recordedEvent = event),
+      ...(this.signal ? { signal: this.signal } : {}),
+      ...(this.idempotency ? { idempotency: this.idempotency } : {}),
+    };
   }
 
   /** The event committed with the change it describes. */

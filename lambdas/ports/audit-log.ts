@@ -1,4 +1,5 @@
 import type { AuditDraft, AuditEvent, AuditOutcome } from '../core/audit';
+import type { IdempotencyClaim } from './idempotency';
 import type { Page } from './page';
 
 /**
@@ -10,6 +11,8 @@ export interface PendingAudit {
   recorded(event: AuditEvent): void;
   /** Aborted when the request has run out of time: the store starts no write after it. */
   readonly signal?: AbortSignal;
+  /** The request's Idempotency-Key, marked committed in the change's own transaction. */
+  readonly idempotency?: IdempotencyClaim;
 }
 
 /** The primary, fail-closed record of every request. */

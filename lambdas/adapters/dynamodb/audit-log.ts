@@ -1,10 +1,12 @@
 import { GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EMPTY_CHAIN, chainEvent, type AuditDraft, type AuditEvent, type ChainHead } from '../../core/audit';
-import { DeadlineExceededError, DependencyUnavailableError } from '../../core/errors';
+import { DeadlineExceededError, DependencyUnavailableError, IdempotencyKeyInUseError } from '../../core/errors';
 import type { AuditLog, AuditQueryRequest, AuditReader, PendingAudit } from '../../ports/audit-log';
 import type { ShippingSource } from '../../ports/audit-archive';
 import type { Page } from '../../ports/page';
+import type { TransactItem } from './client';
 import { decodeCursor, encodeCursor } from './cursor';
+import { commitClaimItem } from './idempotency-store';
 import { dynamo, translateDynamoError } from './errors';
 import { keys } from './keys';
 
@@ -18,7 +20,6 @@ const MAX_EVENTS_READ_PER_QUERY = 5000;
  */
 const CHAIN_RETRY_MS = 3_000;
 
-export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 const STORAGE_ATTRIBUTES = new Set(['pk', 'sk', 'expiresAt']);
 const isSeqPosition = (p: unknown): p is number => Number.isInteger(p) && (p as number) >= 0;
@@ -56,7 +57,8 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
       await dynamo(() => this.db.send(new TransactWriteCommand({ TransactItems: [...items] })));
       return;
     }
-    pending.recorded(await this.commit(items, pending.draft, pending.signal));
+    const claimed = pending.idempotency ? [commitClaimItem(this.table, pending.idempotency, pending.draft.status)] : [];
+    pending.recorded(await this.commit(items, pending.draft, pending.signal, claimed));
   }
 
   /** The chain's tail (seq and hash), read consistently; EMPTY_CHAIN for a new chain. */
@@ -171,9 +173,9 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
    * across containers the conditional put decides, and a loser learns the winner's seq and
    * hash from the failed put itself, so a retry costs one more put, not a read.
    */
-  private commit(items: readonly TransactItem[], draft: AuditDraft, signal?: AbortSignal): Promise<AuditEvent> {
+  private commit(items: readonly TransactItem[], draft: AuditDraft, signal?: AbortSignal, after: readonly TransactItem[] = []): Promise<AuditEvent> {
     const previous = this.appending.get(draft.chain) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.claimNext(items, draft, signal));
+    const next = previous.catch(() => undefined).then(() => this.claimNext(items, draft, signal, after));
     const settled = next.catch(() => undefined);
     this.appending.set(draft.chain, settled);
     void settled.then(() => {
@@ -182,7 +184,8 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
     return next;
   }
 
-  private async claimNext(items: readonly TransactItem[], draft: AuditDraft, signal?: AbortSignal): Promise<AuditEvent> {
+  /** `after` rides behind the event's put (an Idempotency-Key's commit), so the indices before it hold. */
+  private async claimNext(items: readonly TransactItem[], draft: AuditDraft, signal: AbortSignal | undefined, after: readonly TransactItem[]): Promise<AuditEvent> {
     const giveUpAt = Date.now() + CHAIN_RETRY_MS;
     for (let attempt = 1; ; attempt++) {
       // The request has answered already (out of time): a change begun now would go unseen.
@@ -192,8 +195,8 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
       const claim = this.claim(event);
       try {
         // Alone, the event is one conditional put; with a change, one transaction.
-        if (items.length === 0) await this.db.send(new PutCommand(claim));
-        else await this.db.send(new TransactWriteCommand({ TransactItems: [...items, { Put: claim }] }));
+        if (items.length === 0 && after.length === 0) await this.db.send(new PutCommand(claim));
+        else await this.db.send(new TransactWriteCommand({ TransactItems: [...items, { Put: claim }, ...after] }));
         this.heads.set(draft.chain, { seq: event.seq, hash: event.hash });
         return event;
       } catch (error) {
@@ -204,6 +207,9 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
         if (items.length === 0 && holder?.id === draft.id) {
           this.heads.set(draft.chain, { seq: event.seq, hash: event.hash });
           return event;
+        }
+        if (after.length > 0 && failedAfter(error, items.length + 1)) {
+          throw new IdempotencyKeyInUseError('Another request took over this Idempotency-Key; nothing was changed. Retry shortly.');
         }
         if (!lostChainRace(error, items.length)) throw translateDynamoError(error);
         if (Date.now() >= giveUpAt) throw new DependencyUnavailableError('audit', { cause: error });
@@ -246,8 +252,15 @@ function lostChainRace(error: unknown, changeItems: number): boolean {
   if (e?.name !== 'TransactionCanceledException' || !e.CancellationReasons) return false;
   const codes = e.CancellationReasons.map((r) => r.Code ?? 'None');
   const changeFailed = codes.slice(0, changeItems).some((code) => code !== 'None');
-  const chainFailed = codes.slice(changeItems).some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict');
+  const chainCode = codes[changeItems];
+  const chainFailed = chainCode === 'ConditionalCheckFailed' || chainCode === 'TransactionConflict';
   return !changeFailed && chainFailed;
+}
+
+/** True when an item from index `from` on (behind the event's put) failed its condition. */
+function failedAfter(error: unknown, from: number): boolean {
+  const e = error as { name?: string; CancellationReasons?: { Code?: string }[] };
+  return e?.name === 'TransactionCanceledException' && (e.CancellationReasons ?? []).slice(from).some((r) => r.Code === 'ConditionalCheckFailed');
 }
 
 function toEvent(item: Record<string, unknown>): AuditEvent {

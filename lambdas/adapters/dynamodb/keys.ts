@@ -51,6 +51,9 @@ export const keys = {
   /** Sorts after every event's sort key: the upper bound of a range of events. */
   auditEventSkAfterLast: `${AUDIT_EVENT}~`,
   isAuditEventSk: (sk: string) => sk.startsWith(AUDIT_EVENT),
+  /** An Idempotency-Key record: a partition of its own, under its tenant's prefix (LeadingKeys). */
+  idempotency: (tenantId: string | null, id: string) => (tenantId === null ? `${PLATFORM}#IDEM#${id}` : `T#${tenantId}#IDEM#${id}`),
+  idempotencySk: 'IDEM',
   sinkSkPrefix: SINK,
   sinkSk: (name: string) => `${SINK}${name}`,
   /** The chain an audit item belongs to, from its partition key; undefined for other items. */

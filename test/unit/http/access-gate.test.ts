@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { IdempotencyStore } from '../../../lambdas/ports/idempotency';
 import { describe, expect, it } from 'vitest';
 import type { AccessRules } from '../../../lambdas/core/access/policy';
 import { ROLES, type Principal } from '../../../lambdas/core/principal';
@@ -47,6 +48,13 @@ const SAFELIST: AccessRules = { policies: [], tenantCidrs: ['10.0.0.0/8'] };
 const INSIDE = '10.1.2.3';
 const OUTSIDE = '203.0.113.9';
 
+/** No request here sends an Idempotency-Key. */
+const NO_IDEMPOTENCY: IdempotencyStore = {
+  claim: () => Promise.reject(new Error('no Idempotency-Key in these tests')),
+  answer: () => Promise.reject(new Error('no Idempotency-Key in these tests')),
+  release: () => Promise.reject(new Error('no Idempotency-Key in these tests')),
+};
+
 function harness() {
   const reached: string[] = [];
   const events: AuditEvent[] = [];
@@ -58,6 +66,7 @@ function harness() {
       api(routes, {
         auditLog: { append: async (e: AuditEvent) => void events.push(e) } as never,
         region: 'eu-west-1',
+        idempotency: NO_IDEMPOTENCY,
         accessRules: async (tenantId) => {
           ruleReads.push(tenantId);
           return SAFELIST;
@@ -120,6 +129,8 @@ describe('the route manifest', () => {
     const [first] = routeGroups([]).secrets;
     expect(() => api([{ ...first!, method: 'PATCH' as never }], { auditLog: {} as never, region: 'r', accessRules: async () => SAFELIST })).toThrow(/not in the route manifest/);
     expect(() => api([first!], { auditLog: {} as never, region: 'r' })).toThrow(/pass accessRules/);
+    const write = routeGroups([]).secrets.find((r) => r.method === 'PUT')!;
+    expect(() => api([write], { auditLog: {} as never, region: 'r', accessRules: async () => SAFELIST })).toThrow(/pass an idempotency store/);
   });
 });
 
@@ -206,6 +217,7 @@ describe('one read of the access rules per request', () => {
     const handler = api(routes, {
       auditLog: { append: async () => undefined } as never,
       region: 'eu-west-1',
+      idempotency: NO_IDEMPOTENCY,
       accessRules: async (tenantId) => {
         reads.push(tenantId);
         return SAFELIST;
