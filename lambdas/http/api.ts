@@ -7,30 +7,25 @@ import {
   DeadlineExceededError,
   DependencyUnavailableError,
   InternalError,
-  InvalidRequestError,
   MethodNotAllowedError,
   NO_SUCH_ROUTE,
   NotFoundError,
-  PayloadTooLargeError,
   UnauthenticatedError,
-  UnsupportedMediaTypeError,
 } from '../core/errors';
 import type { AccessRules } from '../core/access/policy';
 import { printable } from '../core/audit';
 import type { Principal } from '../core/principal';
 import { correlationId, type CofferContext } from './correlation-id';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
 import { problemJson, problemResponse } from './problem-json';
 import type { AuditLog } from '../ports/audit-log';
 import { API_FUNCTION_TIMEOUT_SECONDS, routeSpec, type Access, type AccessOf, type BodyKind, type FunctionName, type Method, type MethodOf, type Resource } from '../route-manifest';
 import { admit, type PrincipalFor } from './access-gate';
 import { principalFromAuthorizerContext } from './principal-context';
 import { RequestAudit } from './request-audit';
+import { bodyText, parseInput, safeDecode } from './parse-request';
 import { beginIdempotent, WRITE_METHODS } from './idempotency';
 import type { IdempotencyStore } from '../ports/idempotency';
 
-/** Bigger than any valid body (64 KiB of data plus metadata, JSON-escaped); refused unread. */
-export const MAX_BODY_BYTES = 256 * 1024;
 /**
  * Kept back from the function's deadline to record the request's event and answer: a route
  * still running then is cut off with a 503 that says its change may have been applied.
@@ -56,13 +51,6 @@ export interface HttpResult {
   readonly status: number;
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
-}
-
-export interface RawInput {
-  readonly params: Record<string, string>;
-  readonly query: Record<string, string>;
-  readonly headers: Record<string, string>;
-  readonly body: unknown;
 }
 
 /**
@@ -232,7 +220,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     // Before the input is parsed: a caller the route does not admit learns nothing of it.
     if (principal) await admit(matched.access, matched.fn, principal, sourceIp, accessRules);
 
-    const input = parseInput(matched, event);
+    const input = parseInput(matched.route.input, matched.body, event);
     const request: RequestInfo = {
       correlationId: context.correlationId,
       sourceIp,
@@ -298,80 +286,6 @@ function respond(result: HttpResult): APIGatewayProxyResult {
     },
     body: result.body === undefined ? '' : typeof result.body === 'string' ? result.body : JSON.stringify(result.body),
   };
-}
-
-function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
-
-function parseInput(r: Served, event: APIGatewayProxyEvent): unknown {
-  const raw: RawInput = {
-    params: decodeParams(event.pathParameters),
-    query: { ...(event.queryStringParameters as Record<string, string> | null) },
-    headers: { ...(event.headers as Record<string, string>) },
-    body: parseBody(r.body, event),
-  };
-  const parsed = r.route.input.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((issue) => ({
-    field: issue.path.map(String).join('.') || '(request)',
-    message: issue.message,
-  }));
-  const first = issues[0]!;
-  throw new InvalidRequestError(`Invalid ${first.field}: ${first.message}.`, issues);
-}
-
-function decodeParams(params: APIGatewayProxyEvent['pathParameters']): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(params ?? {})) {
-    if (value === undefined) continue;
-    // An encoded slash is not a separator (RFC 3986): decoding it would give one secret two URLs.
-    if (/%2f/i.test(value)) {
-      throw new InvalidRequestError(`Invalid ${name}: an encoded '/' (%2F) is not allowed; separate segments with '/'.`, [
-        { field: `params.${name}`, message: 'encoded slash' },
-      ]);
-    }
-    try {
-      out[name] = decodeURIComponent(value);
-    } catch {
-      throw new InvalidRequestError(`Invalid ${name}: malformed percent-encoding.`, [{ field: `params.${name}`, message: 'malformed percent-encoding' }]);
-    }
-  }
-  return out;
-}
-
-function parseBody(kind: BodyKind, event: APIGatewayProxyEvent): unknown {
-  if (kind === 'none') return undefined;
-  const text = bodyText(event);
-  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(`The request body is larger than ${MAX_BODY_BYTES} bytes.`);
-  if (kind === 'optional-json' && text.trim() === '') return undefined;
-  const contentType = (event.headers?.['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (kind === 'json-or-form' && contentType === 'application/x-www-form-urlencoded') {
-    return Object.fromEntries(new URLSearchParams(text));
-  }
-  if (contentType !== 'application/json' && !contentType.endsWith('+json')) {
-    throw new UnsupportedMediaTypeError(`Send the body as application/json${kind === 'json-or-form' ? ' or application/x-www-form-urlencoded' : ''}.`);
-  }
-  if (text.trim() === '') throw new InvalidRequestError('The request body is empty; send a JSON object.', [{ field: 'body', message: 'empty' }]);
-  // Before the parse and every walk after it: a deep enough body overflows a recursive one.
-  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
-    throw new InvalidRequestError(`The request body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels.`, [{ field: 'body', message: `deeper than ${MAX_JSON_DEPTH} levels` }]);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    // Never echo the body back: it may be a secret.
-    throw new InvalidRequestError('The request body is not valid JSON.', [{ field: 'body', message: 'malformed JSON' }]);
-  }
-}
-
-function bodyText(event: APIGatewayProxyEvent): string {
-  if (event.body === null || event.body === undefined) return '';
-  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
 
 /** Shared zod pieces for query strings. */
