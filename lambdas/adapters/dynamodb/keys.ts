@@ -31,7 +31,7 @@ export const keys = {
   /** Failed client logins per source address and minute (core/identity/source-throttle.ts). */
   sourceThrottlePk: (source: string) => `THROTTLE#${source}`,
   throttleWindowSk: (windowStart: number) => `W#${windowStart}`,
-  /** Never written: the conditional update an unknown user's login attempt spends its time on. */
+  /** One per tenant: the counter an unknown or locked user's login attempt writes instead of a user's. */
   decoySk: 'DECOY',
   tenantIndexPk: PLATFORM,
   tenantIndexSkPrefix: TENANT_INDEX,

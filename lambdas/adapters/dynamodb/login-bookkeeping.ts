@@ -55,8 +55,10 @@ export class DynamoLoginBookkeeping implements LoginBookkeeping {
   }
 
   async decoyAttempt(tenantId: string): Promise<void> {
-    // The same conditional UpdateItem as a reservation, on a key that never exists: it fails.
-    await this.update({ pk: keys.identity(tenantId), sk: keys.decoySk }, 'ADD failedAttempts :one, #rev :one', 'attribute_exists(pk)', {}, true);
+    // The same UpdateItem as a reservation, and like it one that succeeds: a write that
+    // lands costs DynamoDB more than a failed condition (the attack run measured the gap),
+    // so an unknown name spends a real write too — on one decoy item per tenant.
+    await this.update({ pk: keys.identity(tenantId), sk: keys.decoySk }, 'ADD failedAttempts :one, #rev :one', 'attribute_not_exists(lockedUntil)', {}, true);
   }
 
   async lockUser(tenantId: string, username: string, until: number): Promise<void> {
