@@ -3,11 +3,13 @@ import {
   DeleteCommand,
   GetCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { InternalError } from '../../core/errors';
+import { DeadlineExceededError, InternalError } from '../../core/errors';
+import { commitClaimItem } from './idempotency-store';
 import { whyInvalidPath, type SecretPath } from '../../core/secret-path';
 import type { Page, PageRequest } from '../../ports/page';
 import type {
@@ -232,6 +234,9 @@ export class DynamoSecretRepository implements SecretRepository {
     const headKey = { pk: this.headsPk, sk: path };
     // Mark first (with the audit event): a purge interrupted midway leaves a head that cannot
     // be restored and that the next purge call finishes. The head goes last, so nothing is orphaned.
+    // An Idempotency-Key commits with that last delete, not with the mark: a retry of a purge
+    // cut off midway must run on and finish it, not replay "done".
+    const { idempotency, ...eventOnly } = audit ?? {};
     await this.update(
       {
         TableName: this.table,
@@ -240,7 +245,7 @@ export class DynamoSecretRepository implements SecretRepository {
         ConditionExpression: 'attribute_exists(deletedAt)',
         ExpressionAttributeValues: { ':yes': true },
       },
-      audit,
+      audit ? (eventOnly as PendingAudit) : undefined,
     );
     const pk = keys.secretVersions(this.tenantId, path);
     let exclusiveStartKey: Record<string, unknown> | undefined;
@@ -259,13 +264,19 @@ export class DynamoSecretRepository implements SecretRepository {
       );
       const versionKeys = (page.Items ?? []).map((item) => ({ pk: item.pk as string, sk: item.sk as string }));
       for (let i = 0; i < versionKeys.length; i += BATCH_WRITE_LIMIT) {
+        // Out of time: stop here; the mark makes the next purge call finish the rest.
+        if (audit?.signal?.aborted) throw new DeadlineExceededError();
         await this.deleteBatch(versionKeys.slice(i, i + BATCH_WRITE_LIMIT));
       }
       exclusiveStartKey = page.LastEvaluatedKey;
     } while (exclusiveStartKey);
-    await dynamo(() =>
-      this.db.send(new DeleteCommand({ TableName: this.table, Key: headKey, ConditionExpression: 'purging = :yes', ExpressionAttributeValues: { ':yes': true } })),
-    );
+    const lastDelete = { TableName: this.table, Key: headKey, ConditionExpression: 'purging = :yes', ExpressionAttributeValues: { ':yes': true } };
+    if (idempotency) {
+      const committed = commitClaimItem(this.table, idempotency, audit!.draft.status);
+      await dynamo(() => this.db.send(new TransactWriteCommand({ TransactItems: [{ Delete: lastDelete }, committed] })));
+    } else {
+      await dynamo(() => this.db.send(new DeleteCommand(lastDelete)));
+    }
   }
 
   /** A single-item change; with an audit event it becomes a transaction of the two. */
