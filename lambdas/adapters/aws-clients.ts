@@ -15,10 +15,16 @@ type Target = Pick<CofferConfig, 'region' | 'endpoint' | 'dynamodbEndpoint'>;
 const retry = { maxAttempts: 3 };
 const endpointOf = (config: Target) => (config.endpoint ? { endpoint: config.endpoint } : {});
 
+/**
+ * A DynamoDB call that hangs is cut off (the SDK's default waits forever), so a request
+ * reaches api()'s deadline answer, never Lambda's own timeout. Calls take milliseconds.
+ */
+const DYNAMODB_CALL_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 3_000 };
+
 /** Locally the table lives in DynamoDB Local, apart from moto's other services. */
 export function dynamoClient(config: Target): DynamoDBDocumentClient {
   const endpoint = config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : endpointOf(config);
-  return countCalls(createDocumentClient({ region: config.region, ...endpoint, ...retry }), 'dynamodb');
+  return countCalls(createDocumentClient({ region: config.region, ...endpoint, ...retry, requestHandler: DYNAMODB_CALL_TIMEOUTS }), 'dynamodb');
 }
 
 /** This region's KMS unless another is named. */

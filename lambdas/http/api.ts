@@ -7,6 +7,7 @@ import {
   DeadlineExceededError,
   DependencyUnavailableError,
   InternalError,
+  InvalidRequestError,
   MethodNotAllowedError,
   NO_SUCH_ROUTE,
   NotFoundError,
@@ -31,6 +32,8 @@ import type { IdempotencyStore } from '../ports/idempotency';
  * still running then is cut off with a 503 that says its change may have been applied.
  */
 export const DEADLINE_RESERVE_MS = 1_500;
+/** Of the reserve, what a cut-off request's event may take (the rest answers). */
+const DEADLINE_EVENT_MS = 1_000;
 
 export interface RequestInfo {
   readonly correlationId: string;
@@ -177,9 +180,12 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
         response = problemResponse(error, context.correlationId);
         errorCode = error instanceof CofferError ? error.code : 'unexpected';
       }
-      if (!audit.recorded) {
+      // A cut-off request's 503 is recorded even when its change's own event committed: the
+      // trail shows what the caller was told, within what is left of the reserve.
+      const cutOff = errorCode === 'deadline-exceeded';
+      if (!audit.recorded || cutOff) {
         try {
-          await options.auditLog.append(audit.draft(response.statusCode, errorCode));
+          await options.auditLog.append(audit.draft(response.statusCode, errorCode), cutOff ? { withinMs: DEADLINE_EVENT_MS } : {});
         } catch (error) {
           // Nothing reaches the caller that the trail does not show: no value, no token, not
           // even a 404. A request that already failed for want of a dependency or of time
@@ -231,6 +237,11 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
     };
     const key = event.headers?.['idempotency-key'];
     if (key === undefined || !WRITE_METHODS.has(matched.route.method) || !audit) return matched.route.handle({ input, principal, request });
+    // API Gateway keeps the last of repeated headers: two keys would silently become one.
+    const sent = Object.entries(event.multiValueHeaders ?? {}).find(([name]) => name.toLowerCase() === 'idempotency-key')?.[1] ?? [];
+    if (sent.length > 1) {
+      throw new InvalidRequestError('Send Idempotency-Key once.', [{ field: 'headers.idempotency-key', message: 'sent more than once' }]);
+    }
 
     const begun = await beginIdempotent({
       store: options.idempotency!,

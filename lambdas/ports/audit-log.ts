@@ -17,8 +17,12 @@ export interface PendingAudit {
 
 /** The primary, fail-closed record of every request. */
 export interface AuditLog {
-  /** Durably appends one event to its chain; throws DependencyUnavailableError('audit') if it cannot. */
-  append(draft: AuditDraft): Promise<AuditEvent>;
+  /**
+   * Durably appends one event to its chain; throws DependencyUnavailableError('audit') if it
+   * cannot. `withinMs`: give up after that long, waiting behind no other append (a request
+   * cut off at its deadline has only its reserve left to record that).
+   */
+  append(draft: AuditDraft, options?: { readonly withinMs?: number }): Promise<AuditEvent>;
 }
 
 export interface AuditFilter {

@@ -39,9 +39,16 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
 
   constructor(private readonly db: DynamoDBDocumentClient, private readonly table: string) {}
 
-  async append(draft: AuditDraft): Promise<AuditEvent> {
+  async append(draft: AuditDraft, options: { readonly withinMs?: number } = {}): Promise<AuditEvent> {
     try {
-      return await this.commit([], draft);
+      if (options.withinMs === undefined) return await this.commit([], draft);
+      // Queued behind this container's appends for half the time at most: what holds the
+      // queue may be this very request's hung transaction (the conditional put keeps the
+      // chain whole without the queue). Every call is cut off when the time is up.
+      const giveUpAt = Date.now() + options.withinMs;
+      const ahead = this.appending.get(draft.chain);
+      if (ahead) await Promise.race([ahead, new Promise((resolve) => setTimeout(resolve, options.withinMs! / 2).unref())]);
+      return await this.claimNext([], draft, undefined, [], { giveUpAt, abort: AbortSignal.timeout(Math.max(1, giveUpAt - Date.now())) });
     } catch (error) {
       throw new DependencyUnavailableError('audit', { cause: error });
     }
@@ -62,7 +69,7 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
   }
 
   /** The chain's tail (seq and hash), read consistently; EMPTY_CHAIN for a new chain. */
-  async head(chain: string): Promise<ChainHead> {
+  async head(chain: string, sendOptions?: { abortSignal: AbortSignal }): Promise<ChainHead> {
     const { Items } = await dynamo(() =>
       this.db.send(
         new QueryCommand({
@@ -75,20 +82,22 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
           Limit: 1,
           ConsistentRead: true,
         }),
+        sendOptions,
       ),
     );
     // The shipped mark never expires; events do, in no guaranteed order. The tail is the
     // later of the two, so an expired newest event is never claimed again (a fork).
-    const shipped = await this.shipped(chain);
+    const shipped = await this.shipped(chain, sendOptions);
     const last = Items?.[0];
     return last && (last.seq as number) > shipped.seq ? { seq: last.seq as number, hash: last.hash as string } : shipped;
   }
 
   /** How far the shipper has archived this chain. */
-  async shipped(chain: string): Promise<ChainHead> {
+  async shipped(chain: string, sendOptions?: { abortSignal: AbortSignal }): Promise<ChainHead> {
     const { Item } = await dynamo(() =>
       this.db.send(
         new GetCommand({ TableName: this.table, Key: { pk: keys.auditChain(chain), sk: keys.auditShippedSk }, ConsistentRead: true }),
+        sendOptions,
       ),
     );
     return Item ? { seq: Item.seq as number, hash: Item.hash as string } : EMPTY_CHAIN;
@@ -185,18 +194,25 @@ export class DynamoAuditLog implements AuditLog, AuditReader, ShippingSource {
   }
 
   /** `after` rides behind the event's put (an Idempotency-Key's commit), so the indices before it hold. */
-  private async claimNext(items: readonly TransactItem[], draft: AuditDraft, signal: AbortSignal | undefined, after: readonly TransactItem[]): Promise<AuditEvent> {
-    const giveUpAt = Date.now() + CHAIN_RETRY_MS;
+  private async claimNext(
+    items: readonly TransactItem[],
+    draft: AuditDraft,
+    signal: AbortSignal | undefined,
+    after: readonly TransactItem[],
+    budget?: { readonly giveUpAt: number; readonly abort: AbortSignal },
+  ): Promise<AuditEvent> {
+    const giveUpAt = Math.min(Date.now() + CHAIN_RETRY_MS, budget?.giveUpAt ?? Number.POSITIVE_INFINITY);
+    const sendOptions = budget ? { abortSignal: budget.abort } : undefined;
     for (let attempt = 1; ; attempt++) {
       // The request has answered already (out of time): a change begun now would go unseen.
       if (signal?.aborted) throw new DeadlineExceededError();
-      const head = this.heads.get(draft.chain) ?? (await this.head(draft.chain));
+      const head = this.heads.get(draft.chain) ?? (await this.head(draft.chain, sendOptions));
       const event = chainEvent(head, draft);
       const claim = this.claim(event);
       try {
         // Alone, the event is one conditional put; with a change, one transaction.
-        if (items.length === 0 && after.length === 0) await this.db.send(new PutCommand(claim));
-        else await this.db.send(new TransactWriteCommand({ TransactItems: [...items, { Put: claim }, ...after] }));
+        if (items.length === 0 && after.length === 0) await this.db.send(new PutCommand(claim), sendOptions);
+        else await this.db.send(new TransactWriteCommand({ TransactItems: [...items, { Put: claim }, ...after] }), sendOptions);
         this.heads.set(draft.chain, { seq: event.seq, hash: event.hash });
         return event;
       } catch (error) {
