@@ -121,8 +121,11 @@ export function openAnswer(ref: IdempotencyRef, sealed: string): StoredAnswer {
  * off, or the answer could not be stored): the status it committed with, and what is known.
  */
 export function committedWithoutAnswer(record: IdempotencyRecord): StoredAnswer {
+  const status = record.status ?? 200;
+  // A 204 carries no body; Idempotent-Replayed says enough.
+  if (status === 204) return { status, headers: {} };
   return {
-    status: record.status ?? 200,
+    status,
     headers: {},
     body: {
       applied: true,

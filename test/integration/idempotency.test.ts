@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../lambdas/adapters/dynamodb/client';
 import { DynamoAuditLog } from '../../lambdas/adapters/dynamodb/audit-log';
@@ -9,7 +10,7 @@ import { DynamoIdempotencyStore } from '../../lambdas/adapters/dynamodb/idempote
 import { keys } from '../../lambdas/adapters/dynamodb/keys';
 import type { AuditEvent } from '../../lambdas/core/audit';
 import { fingerprintOf, idempotencyRef } from '../../lambdas/core/idempotency';
-import { clientWithRoles } from '../support/probe';
+import { clientWithRoles, rawRequest } from '../support/probe';
 import { startTestRuntime, type Client } from '../support/runtime';
 
 let runtime: Awaited<ReturnType<typeof startTestRuntime>>;
@@ -187,6 +188,51 @@ describe('Idempotency-Key on writes', () => {
     const pending = { ...late.pending(200), idempotency: { ...at, owner: 'cut-off' } };
     await expect(new DynamoAuditLog(doc, runtime.resources.table).transact([change], pending)).rejects.toBeInstanceOf(IdempotencyKeyInUseError);
     expect((await doc.send(new GetCommand({ TableName: runtime.resources.table, Key: { pk: `T#${tenant.tenantId}#TEST`, sk: 'late-write' } }))).Item).toBeUndefined();
+  });
+
+  it('finishes a purge cut short midway when it is retried with the same key, instead of replaying "done"', async () => {
+    expect((await api.request('PUT', '/v1/secrets/idem/purged', { token: tenant.token, body: { data: { v: 1 } } })).status).toBe(201);
+    expect((await api.request('PUT', '/v1/secrets/idem/purged', { token: tenant.token, body: { data: { v: 2 } } })).status).toBe(200);
+    expect((await api.request('DELETE', '/v1/secrets/idem/purged', { token: tenant.token })).status).toBe(204);
+    const key = newKey();
+    const purge = () => api.request('DELETE', '/v1/metadata/idem/purged', { token: tenant.token, headers: { 'idempotency-key': key } });
+
+    // DynamoDB fails the version deletes: the purge stops after its mark (and its event).
+    const realSend = DynamoDBDocumentClient.prototype.send;
+    const mock = mockClient(DynamoDBDocumentClient);
+    try {
+      for (const Command of [GetCommand, QueryCommand, UpdateCommand, PutCommand, DeleteCommand, TransactWriteCommand] as (new (input: any) => any)[]) {
+        mock.on(Command).callsFake((input, getClient) => (realSend as any).call(getClient(), new Command(input)));
+      }
+      mock.on(BatchWriteCommand).rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable', $fault: 'server' }));
+      expect((await purge()).status).toBe(503);
+    } finally {
+      mock.restore();
+    }
+    const versionsLeft = await doc.send(new QueryCommand({ TableName: runtime.resources.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.secretVersions(tenant.tenantId, 'idem/purged') } }));
+    expect(versionsLeft.Items).toHaveLength(2);
+
+    const retried = await purge();
+    expect(retried.status).toBe(204);
+    expect(retried.headers.get('idempotent-replayed')).toBeNull(); // it ran, and finished
+    const after = await doc.send(new QueryCommand({ TableName: runtime.resources.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': keys.secretVersions(tenant.tenantId, 'idem/purged') } }));
+    expect(after.Items).toEqual([]);
+    expect((await api.request('GET', '/v1/metadata/idem/purged', { token: tenant.token })).status).toBe(404);
+
+    const replay = await purge();
+    expect(replay.status).toBe(204);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  it('refuses an Idempotency-Key sent twice with 400', async () => {
+    const twice = await rawRequest(runtime.endpoint, 'PUT', '/v1/secrets/idem/twice', {
+      token: tenant.token,
+      body: JSON.stringify({ data: { v: 1 } }),
+      headers: { 'content-type': 'application/json', 'idempotency-key': [newKey(), newKey()] as unknown as string },
+    });
+    expect(twice.status).toBe(400);
+    expect(twice.body.detail).toBe('Send Idempotency-Key once.');
+    expect((await api.request('GET', '/v1/secrets/idem/twice', { token: tenant.token })).status).toBe(404);
   });
 
   it('refuses a malformed key, and a key on the token endpoint, with 400', async () => {

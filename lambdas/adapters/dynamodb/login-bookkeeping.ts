@@ -6,6 +6,9 @@ import { keys } from './keys';
 
 const throttleKey = (source: string, windowStart: number): ItemKey => ({ pk: keys.sourceThrottlePk(source), sk: keys.throttleWindowSk(windowStart) });
 
+/** The decoy item lives a day past the last attempt that wrote it. */
+const DECOY_TTL_SECONDS = 86_400;
+
 /**
  * Failure counts, locks, TOTP steps and nonces: conditional single-item writes, each of
  * which also moves the record's `rev`, so an admin edit read before it cannot write it away;
@@ -58,7 +61,15 @@ export class DynamoLoginBookkeeping implements LoginBookkeeping {
     // The same UpdateItem as a reservation, and like it one that succeeds: a write that
     // lands costs DynamoDB more than a failed condition (the attack run measured the gap),
     // so an unknown name spends a real write too — on one decoy item per tenant.
-    await this.update({ pk: keys.identity(tenantId), sk: keys.decoySk }, 'ADD failedAttempts :one, #rev :one', 'attribute_not_exists(lockedUntil)', {}, true);
+    // It expires a day after the last such attempt: a name guessed in a tenant that does not
+    // exist leaves nothing behind for good.
+    await this.update(
+      { pk: keys.identity(tenantId), sk: keys.decoySk },
+      'ADD failedAttempts :one, #rev :one SET expiresAt = :ttl',
+      'attribute_not_exists(lockedUntil)',
+      { ':ttl': Math.floor(Date.now() / 1000) + DECOY_TTL_SECONDS },
+      true,
+    );
   }
 
   async lockUser(tenantId: string, username: string, until: number): Promise<void> {
