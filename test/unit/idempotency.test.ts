@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IdempotencyKeyInUseError, IdempotencyKeyReusedError, InternalError, InvalidRequestError } from '../../lambdas/core/errors';
-import { fingerprintOf, idempotencyRef, onExisting, openAnswer, parseIdempotencyKey, sealAnswer, type IdempotencyRecord } from '../../lambdas/core/idempotency';
+import { committedWithoutAnswer, fingerprintOf, idempotencyRef, onExisting, openAnswer, parseIdempotencyKey, sealAnswer, type IdempotencyRecord } from '../../lambdas/core/idempotency';
 import type { Principal } from '../../lambdas/core/principal';
 
 const alice: Principal = { kind: 'tenant', tenantId: 'ten_a', type: 'client', id: 'cl_alice', roles: ['owner'] };
@@ -61,5 +61,10 @@ describe('Idempotency-Key rules', () => {
     expect(openAnswer(ref, sealed)).toEqual(answer);
     expect(() => openAnswer(idempotencyRef(alice, `${KEY}x`), sealed)).toThrow(InternalError);
     expect(() => openAnswer({ ...ref, id: idempotencyRef(bob, KEY).id }, sealed)).toThrow(InternalError);
+  });
+
+  it('replays a change whose answer was lost with its status, and a 204 without a body', () => {
+    expect(committedWithoutAnswer(record({ state: 'committed', status: 201 }))).toMatchObject({ status: 201, body: { applied: true, correlationId: 'c' } });
+    expect(committedWithoutAnswer(record({ state: 'committed', status: 204 }))).toEqual({ status: 204, headers: {} });
   });
 });
