@@ -16,6 +16,8 @@ const ConfigSchema = z.object({
   [ENV.signingKeyId]: z.string().min(1),
   /** Keys that signed tokens before a rotation: still published and accepted, never used to sign. */
   [ENV.previousSigningKeyIds]: z.string().default('').transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean)),
+  /** The other regions' signing keys: their tokens verify here, so a token outlives a failover. */
+  [ENV.peerSigningKeyIds]: z.string().default('').transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean)),
   [ENV.issuer]: z.string().url(),
   /** Local runtime only: the moto endpoint a signed sts:GetCallerIdentity may name. */
   [ENV.localStsHost]: z.string().optional(),
@@ -41,6 +43,8 @@ export interface CofferConfig {
   readonly region: string;
   readonly signingKeyId: string;
   readonly previousSigningKeyIds: readonly string[];
+  /** Other regions' current signing keys (alias or key ARNs, which name their region). */
+  readonly peerSigningKeyIds: readonly string[];
   readonly issuer: string;
   readonly localStsHost?: string;
   readonly accessRulesTtlMs: number;
@@ -71,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CofferConfig {
     region: c[ENV.region],
     signingKeyId: c[ENV.signingKeyId],
     previousSigningKeyIds: c[ENV.previousSigningKeyIds],
+    peerSigningKeyIds: c[ENV.peerSigningKeyIds],
     issuer: c[ENV.issuer],
     ...(c[ENV.localStsHost] ? { localStsHost: c[ENV.localStsHost] } : {}),
     accessRulesTtlMs: c[ENV.accessRulesTtlSeconds] * 1000,

@@ -10,6 +10,8 @@ export const CONFIG_ENV = {
   region: 'AWS_REGION',
   signingKeyId: 'COFFER_SIGNING_KEY_ID',
   previousSigningKeyIds: 'COFFER_PREVIOUS_SIGNING_KEY_IDS',
+  /** The other region's token-signing key (an alias ARN): verified and published, never used to sign. */
+  peerSigningKeyIds: 'COFFER_PEER_SIGNING_KEY_IDS',
   issuer: 'COFFER_ISSUER',
   localStsHost: 'COFFER_LOCAL_STS_HOST',
   accessRulesTtlSeconds: 'COFFER_ACCESS_RULES_TTL_SECONDS',

@@ -10,7 +10,10 @@ import { createAuthorizer } from './authorizer-core';
 // KMS GetPublicKey once per container; one DynamoDB BatchGetItem per check (the record
 // that minted the token, its session, its groups); a PutItem for each refused token.
 const config = loadConfig();
-const signer = new KmsTokenSigner(kmsClient(config), config.signingKeyId, config.previousSigningKeyIds);
+// Verify-only keys: retired ones and the other region's (a token outlives a failover).
+const verifyOnly = [...config.previousSigningKeyIds, ...config.peerSigningKeyIds];
+const kms = kmsClient(config);
+const signer = new KmsTokenSigner(kms, config.signingKeyId, verifyOnly, (region) => (region === config.region ? kms : kmsClient(config, region)));
 const verifier = new AccessTokenVerifier(() => signer.publicJwks(), { issuer: config.issuer, audience: config.audience });
 const dynamo = dynamoClient(config);
 export const auditLog = new DynamoAuditLog(dynamo, config.table);

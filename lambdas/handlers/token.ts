@@ -25,7 +25,9 @@ const aws = createAwsClients(config);
 export const auditLog = new DynamoAuditLog(aws.dynamo, config.table);
 const kms = aws.kms.get(config.region);
 if (!kms) throw new InternalError('no KMS client for this region');
-const signer = new KmsTokenSigner(kms, config.signingKeyId, config.previousSigningKeyIds);
+// The JWKS publishes retired keys and the other region's, so either region's tokens verify anywhere.
+const verifyOnly = [...config.previousSigningKeyIds, ...config.peerSigningKeyIds];
+const signer = new KmsTokenSigner(kms, config.signingKeyId, verifyOnly, (region) => aws.kms.get(region) ?? kms);
 const issuer = new TokenIssuer(signer, systemClock, { issuer: config.issuer, audience: config.audience });
 const tenants = new DynamoTenantRepository(aws.dynamo, config.table);
 const dataKeys = new DataKeyRing(tenants, new KmsTenantKeyService(aws.kms, config.primaryRegion, config.region), systemClock, config.dataKeyTtlMs);

@@ -10,10 +10,15 @@ interface SigningKey {
   readonly jwk: PublicJwk;
 }
 
+/** The region an ARN names (`arn:aws:kms:<region>:…`); undefined for a bare id or alias name. */
+const regionOfArn = (keyId: string) => /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(keyId)?.[1];
+
 /**
  * ES256 with a KMS ECC_NIST_P256 key; public halves are fetched once per container.
  * Rotation: a new key signs while the previous ones stay in the JWKS (and verify) until
- * every token they signed has expired (one hour).
+ * every token they signed has expired (one hour). The verify-only keys include the other
+ * region's signing key, so a token survives a failover; KMS answers only in a key's own
+ * region, so an ARN naming another region is read with `clientFor(region)`.
  */
 export class KmsTokenSigner implements TokenSigner {
   private signingKey?: Promise<SigningKey>;
@@ -23,6 +28,7 @@ export class KmsTokenSigner implements TokenSigner {
     private readonly client: KMSClient,
     private readonly keyId_: string,
     private readonly previousKeyIds: readonly string[] = [],
+    private readonly clientFor: (region: string) => KMSClient = () => client,
   ) {}
 
   async keyId(): Promise<string> {
@@ -56,7 +62,9 @@ export class KmsTokenSigner implements TokenSigner {
   }
 
   private async load(keyId: string): Promise<SigningKey> {
-    const result = await kms(() => this.client.send(new GetPublicKeyCommand({ KeyId: keyId })));
+    const region = regionOfArn(keyId);
+    const client = region === undefined ? this.client : this.clientFor(region);
+    const result = await kms(() => client.send(new GetPublicKeyCommand({ KeyId: keyId })));
     if (!result.PublicKey || !result.KeyId) throw new DependencyUnavailableError('kms');
     const jwk = createPublicKey({ key: Buffer.from(result.PublicKey), format: 'der', type: 'spki' }).export({ format: 'jwk' });
     // The kid names the key without publishing its ARN (account id, region).
