@@ -1,6 +1,7 @@
 import { App, type AppProps, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type CofferConfig, loadConfig } from './config';
+import { regionalStackName } from './naming';
 import { RegionalStack } from './stacks/regional-stack';
 
 /**
@@ -35,22 +36,24 @@ export interface CofferApp {
 }
 
 /**
- * Builds the Coffer CDK app: for now one regional stack, in the primary region.
- * Shared by `bin/app.ts` and the infra tests, so both check the same tree.
+ * Builds the Coffer CDK app: a regional stack in the primary region (it owns the global
+ * table) and one in the standby, deployed after it. Shared by `bin/app.ts` and the infra
+ * tests, so both check the same tree.
  */
 export function createCofferApp(options: CofferAppOptions = {}): CofferApp {
   const { nag = true, ...appProps } = options;
   const app = new App({ ...appProps, context: { ...FEATURE_FLAGS, ...appProps.context } });
   const config = loadConfig(app.node);
 
-  const primary = new RegionalStack(app, `Coffer-${config.stage}-${config.primaryRegion}`, {
-    config,
-    region: config.primaryRegion,
-  });
+  const [primary, standby] = config.regions.map(
+    (region) => new RegionalStack(app, regionalStackName(config.stage, region), { config, region }),
+  ) as [RegionalStack, RegionalStack];
+  // The standby's replica exists once the primary's table does; its stack reads its stream.
+  standby.addStackDependency(primary, 'the global table and its standby replica are created by the primary stack');
 
   Tags.of(app).add('project', 'coffer');
   Tags.of(app).add('coffer:stage', config.stage);
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
-  return { app, config, stacks: [primary] };
+  return { app, config, stacks: [primary, standby] };
 }

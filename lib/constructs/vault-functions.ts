@@ -9,7 +9,9 @@ import { Construct } from 'constructs';
 import { keys, leadingKeys } from '../../lambdas/adapters/dynamodb/keys';
 import { ENV, type FunctionEnvironment } from '../../lambdas/env';
 import type { CofferConfig } from '../config';
+import { anyKmsKeyArn, kmsAliasArn, renderedAnyKmsKeyArn } from '../naming';
 import { CofferFunction } from './coffer-function';
+import { TOKEN_SIGNING_KEY_ALIAS } from './token-signing-key';
 
 /** Tag every tenant key carries; the secrets function may only use keys that have it. */
 export const MANAGED_KEY_TAG = 'coffer:managed';
@@ -25,8 +27,12 @@ export interface VaultFunctionsProps {
   readonly table: ITableV2;
   readonly signingKey: IKey;
   readonly auditBucket: IBucket;
+  /** Encrypts the audit archive (SSE-KMS): the shipper's puts need a data key from it. */
+  readonly auditArchiveKey: IKey;
   /** Signs archived audit batches; only the shipper may use it. */
   readonly auditSigningKey: IKey;
+  /** The other region, whose token-signing key this region's verifiers trust. */
+  readonly peerRegion: string;
 }
 
 /**
@@ -45,7 +51,9 @@ export class VaultFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: VaultFunctionsProps) {
     super(scope, id);
-    const { config, table, signingKey, auditBucket, auditSigningKey } = props;
+    const { config, table, signingKey, auditBucket, auditArchiveKey, auditSigningKey, peerRegion } = props;
+    // By alias ARN: the peer region's stack creates its key, and neither stack references the other.
+    const peerSigningKey = kmsAliasArn(peerRegion, TOKEN_SIGNING_KEY_ALIAS);
 
     const environment: FunctionEnvironment = {
       [ENV.tableName]: table.tableName,
@@ -55,6 +63,7 @@ export class VaultFunctions extends Construct {
       [ENV.audience]: config.audience,
       [ENV.auditBucket]: auditBucket.bucketName,
       ...(config.previousSigningKeyArns.length ? { [ENV.previousSigningKeyIds]: config.previousSigningKeyArns.join(',') } : {}),
+      [ENV.peerSigningKeyIds]: peerSigningKey,
       [ENV.serviceName]: 'coffer',
     };
     const fn = (name: string, entry: string, description: string, memorySize?: number) =>
@@ -77,6 +86,7 @@ export class VaultFunctions extends Construct {
       const publish = new PolicyStatement({ actions: ['kms:GetPublicKey'], resources: [...config.previousSigningKeyArns] });
       for (const fn of [this.authorizer, this.token]) fn.role.addToPrincipalPolicy(publish);
     }
+    this.trustPeerSigningKey(peerRegion);
 
     table.grantReadData(this.health.role);
     // Every audited function appends its requests' events to the table (fail closed), in the
@@ -124,6 +134,7 @@ export class VaultFunctions extends Construct {
       new PolicyStatement({ actions: ['s3:PutObject'], resources: [auditBucket.arnForObjects('audit/*')] }),
     );
     auditSigningKey.grant(this.auditShipper.role, 'kms:Sign');
+    auditArchiveKey.grant(this.auditShipper.role, 'kms:GenerateDataKey');
     Validations.of(this.auditShipper.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(auditBucket)}.Arn>/audit/*]`,
       reason:
@@ -142,6 +153,32 @@ export class VaultFunctions extends Construct {
 
     this.grantTenantKeyAdministration(config);
     this.grantTenantKeyUse(config);
+  }
+
+  /**
+   * A token signed in the other region verifies here after a failover: the authorizer and
+   * the JWKS read the peer key's public half. IAM names keys, not aliases, so the grant is
+   * on the region's keys with a condition that the key carries the token-signing alias.
+   */
+  private trustPeerSigningKey(peerRegion: string): void {
+    const readPeerPublicKey = new Policy(this, 'PeerSigningKeyPublicHalf', {
+      statements: [
+        new PolicyStatement({
+          sid: 'ReadPeerRegionSigningKey',
+          actions: ['kms:GetPublicKey'],
+          resources: [anyKmsKeyArn(peerRegion)],
+          conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [TOKEN_SIGNING_KEY_ALIAS] } },
+        }),
+      ],
+    });
+    readPeerPublicKey.attachToRole(this.authorizer.role);
+    readPeerPublicKey.attachToRole(this.token.role);
+    acknowledgeWildcards(readPeerPublicKey, [
+      [
+        `Resource::${renderedAnyKmsKeyArn(peerRegion)}`,
+        'The other region’s token-signing key is created by its own stack and known here only by alias; GetPublicKey only, and only on a key carrying the alias/coffer/token-signing alias.',
+      ],
+    ]);
   }
 
   /** Onboarding creates one KMS key per tenant and region, tags it, and aliases it. */

@@ -1,11 +1,17 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import type { CofferConfig } from '../config';
+import { type CofferConfig, peerRegion } from '../config';
+import { ArchiveReplication } from '../constructs/archive-replication';
 import { AuditBucket } from '../constructs/audit-bucket';
+import { DeployTimeCalls } from '../constructs/deploy-time-calls';
+import { StandbyTable } from '../constructs/standby-table';
 import { AUDIT_SIGNING_KEY_ALIAS, SigningKey, TOKEN_SIGNING_KEY_ALIAS } from '../constructs/token-signing-key';
 import { VaultApi } from '../constructs/vault-api';
 import { VaultFunctions } from '../constructs/vault-functions';
 import { VaultTable } from '../constructs/vault-table';
+import { auditBucketName, tableName } from '../naming';
 
 export interface RegionalStackProps extends StackProps {
   readonly config: CofferConfig;
@@ -13,9 +19,14 @@ export interface RegionalStackProps extends StackProps {
   readonly region: string;
 }
 
-/** Everything one region runs: data, keys, audit store, functions and the API in front. */
+/**
+ * Everything one region runs: data, keys, audit store, functions and the API in front.
+ * The primary's stack owns the global table (with the standby's replica); the standby's
+ * stack, deployed after it, uses that replica and sets up the archive replication both ways.
+ */
 export class RegionalStack extends Stack {
-  readonly table: VaultTable;
+  readonly isPrimary: boolean;
+  readonly table: ITableV2;
   readonly signingKey: SigningKey;
   readonly auditSigningKey: SigningKey;
   readonly audit: AuditBucket;
@@ -27,29 +38,51 @@ export class RegionalStack extends Stack {
     if (!config.regions.includes(region)) {
       throw new Error(`RegionalStack: ${region} is not one of ${config.regions.join(', ')}`);
     }
+    const isPrimary = region === config.primaryRegion;
     super(scope, id, {
       ...props,
       env: { account: config.account, region },
-      description: `Coffer secrets vault (${config.stage}, ${region})`,
+      description: `Coffer secrets vault (${config.stage}, ${region}, ${isPrimary ? 'primary' : 'standby'})`,
       terminationProtection: props.terminationProtection ?? config.stage === 'prod',
     });
+    this.isPrimary = isPrimary;
+    const peer = peerRegion(config, region);
+    const calls = isPrimary ? undefined : new DeployTimeCalls(this, 'DeployTimeCalls');
 
-    this.table = new VaultTable(this, 'Data', { tableName: `coffer-${config.stage}` });
+    this.table = isPrimary
+      ? new VaultTable(this, 'Data', { tableName: tableName(config.stage), replicaRegions: [peer] }).table
+      : new StandbyTable(this, 'Data', { tableName: tableName(config.stage), calls: calls! }).table;
+    // Per region: each region signs its own tokens; the other region's key is trusted by alias.
     this.signingKey = new SigningKey(this, 'TokenSigning', { alias: TOKEN_SIGNING_KEY_ALIAS, description: 'Coffer access-token signing key (ES256)' });
     this.auditSigningKey = new SigningKey(this, 'AuditSigning', { alias: AUDIT_SIGNING_KEY_ALIAS, description: 'Coffer audit batch signing key' });
-    this.audit = new AuditBucket(this, 'Audit');
+    this.audit = new AuditBucket(this, 'Audit', { bucketName: auditBucketName(config.stage, region) });
+    if (calls) this.replicateArchives(config, region, peer, calls);
+
     this.functions = new VaultFunctions(this, 'Functions', {
       config,
-      table: this.table.table,
+      table: this.table,
       signingKey: this.signingKey.key,
       auditBucket: this.audit.bucket,
+      auditArchiveKey: this.audit.key,
       auditSigningKey: this.auditSigningKey.key,
+      peerRegion: peer,
     });
     this.api = new VaultApi(this, 'Http', { stage: config.stage, functions: this.functions });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the regional API' });
-    new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn });
     new CfnOutput(this, 'AuditBucketName', { value: this.audit.bucket.bucketName });
+  }
+
+  /**
+   * Both directions, from the stack deployed second: by then both archives exist, which S3
+   * requires of a replication rule's destination.
+   */
+  private replicateArchives(config: CofferConfig, region: string, peer: string, calls: DeployTimeCalls): void {
+    new ArchiveReplication(this, 'ArchiveToPeer', { stage: config.stage, from: region, to: peer }).applyTo(
+      this.audit.bucket.node.defaultChild as CfnBucket,
+    );
+    new ArchiveReplication(this, 'PeerArchiveHere', { stage: config.stage, from: peer, to: region }).applyToPeer(calls);
   }
 }

@@ -55,11 +55,16 @@ describe('cdk-nag AwsSolutions', () => {
 
       const violations = readReport(fixture.outdir).pluginReports.flatMap((report) => report.violations);
       expect(violations.map((v) => v.ruleName)).toEqual(['AwsSolutions-APIG4']);
-      expect(violations[0]!.violatingConstructs.map((c) => c.constructPath).sort()).toEqual([
-        expect.stringMatching(/\/\.well-known\/jwks\.json\/GET\/Resource$/),
-        expect.stringMatching(/\/health\/GET\/Resource$/),
-        expect.stringMatching(/\/v1\/token\/POST\/Resource$/),
-      ]);
+      // The three public routes, in each region's stack.
+      const paths = violations[0]!.violatingConstructs.map((c) => c.constructPath);
+      for (const stack of fixture.stacks) {
+        expect(paths.filter((path) => path.startsWith(`${stack.stackName}/`)).sort(), stack.stackName).toEqual([
+          expect.stringMatching(/\/\.well-known\/jwks\.json\/GET\/Resource$/),
+          expect.stringMatching(/\/health\/GET\/Resource$/),
+          expect.stringMatching(/\/v1\/token\/POST\/Resource$/),
+        ]);
+      }
+      expect(paths).toHaveLength(3 * fixture.stacks.length);
     },
     SYNTH_TIMEOUT_MS,
   );

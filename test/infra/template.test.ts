@@ -47,19 +47,17 @@ describe('data', () => {
     });
   });
 
-  it('protects the table with point-in-time recovery, deletion protection and retention', () => {
-    template.hasResource('AWS::DynamoDB::GlobalTable', {
-      DeletionPolicy: 'Retain',
-      Properties: Match.objectLike({
-        Replicas: [
-          Match.objectLike({
-            Region: 'eu-west-1',
-            DeletionProtectionEnabled: true,
-            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-          }),
-        ],
-      }),
-    });
+  it('protects every replica, in both regions, with point-in-time recovery and deletion protection; retains the table', () => {
+    const [, table] = ofType('AWS::DynamoDB::GlobalTable')[0]!;
+    expect((table as { DeletionPolicy?: string }).DeletionPolicy).toBe('Retain');
+    const replicas = table.Properties!.Replicas as { Region: string }[];
+    expect(replicas.map((r) => r.Region).sort()).toEqual(['eu-central-1', 'eu-west-1']);
+    for (const replica of replicas) {
+      expect(replica, replica.Region).toMatchObject({
+        DeletionProtectionEnabled: true,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      });
+    }
   });
 });
 
@@ -77,7 +75,10 @@ describe('token signing key', () => {
 describe('audit bucket', () => {
   const auditBucketId = () => logicalIdOf('AWS::S3::Bucket', (p) => p.ObjectLockEnabled === true);
 
-  it('locks every object in COMPLIANCE mode for 365 days on a versioned bucket', () => {
+  it('locks every object in COMPLIANCE mode for 365 days on a versioned bucket, encrypted under its own KMS key', () => {
+    const keyId = logicalIdOf('AWS::KMS::Key', (p) => p.Description === 'Coffer audit archive encryption (SSE-KMS)');
+    expect(resources[keyId]!.Properties).toMatchObject({ EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/coffer/audit-archive', TargetKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
     expect(resources[auditBucketId()]!.Properties).toMatchObject({
       ObjectLockEnabled: true,
       ObjectLockConfiguration: {
@@ -92,9 +93,25 @@ describe('audit bucket', () => {
         RestrictPublicBuckets: true,
       },
       BucketEncryption: {
-        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        ServerSideEncryptionConfiguration: [
+          { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } } },
+        ],
       },
     });
+  });
+
+  it('has a name the other region can compute, and moves objects to Glacier Instant Retrieval without expiring any version', () => {
+    const props = resources[auditBucketId()]!.Properties!;
+    expect(props.BucketName).toEqual({ 'Fn::Join': ['', ['coffer-dev-audit-', { Ref: 'AWS::AccountId' }, '-eu-west-1']] });
+    const [rule] = props.LifecycleConfiguration.Rules;
+    expect(rule).toMatchObject({
+      Status: 'Enabled',
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+      Transitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }],
+      NoncurrentVersionTransitions: [{ StorageClass: 'GLACIER_IR', TransitionInDays: 90 }],
+    });
+    expect(rule.ExpirationInDays).toBeUndefined();
+    expect(rule.NoncurrentVersionExpiration).toBeUndefined();
   });
 
   it('logs server access to a separate bucket', () => {
@@ -170,6 +187,9 @@ describe('functions', () => {
         COFFER_TABLE_NAME: { Ref: tableId },
         COFFER_REGIONS: 'eu-west-1,eu-central-1',
         COFFER_SIGNING_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
+        COFFER_PEER_SIGNING_KEY_IDS: {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:eu-central-1:', { Ref: 'AWS::AccountId' }, ':alias/coffer/token-signing']],
+        },
         COFFER_ISSUER: 'https://coffer.dev.example',
         COFFER_AUDIENCE: 'coffer',
         COFFER_AUDIT_BUCKET: { Ref: bucketId },
@@ -195,7 +215,7 @@ describe('least privilege', () => {
   it('lets only the token function sign; the authorizer reads the public key only', () => {
     expect(actionsOf('Coffer token issuance and JWKS')).toEqual(expect.arrayContaining(['kms:Sign', 'kms:GetPublicKey']));
     const authorizer = actionsOf('Coffer token authorizer');
-    expect(authorizer.filter((a) => a.startsWith('kms:'))).toEqual(['kms:GetPublicKey']);
+    expect([...new Set(authorizer.filter((a) => a.startsWith('kms:')))]).toEqual(['kms:GetPublicKey']);
     expect(authorizer.some((a) => a.startsWith('s3:'))).toBe(false);
     for (const other of ['Coffer deep health check', 'Coffer tenant administration', 'Coffer secrets API', 'Coffer audit trail query and export']) {
       expect(actionsOf(other), other).not.toContain('kms:Sign');
