@@ -129,18 +129,11 @@ export class VaultApi extends Construct {
       resource.addMethod('ANY', catchAll(handlers[node.fallbackFn]), { authorizationType: AuthorizationType.CUSTOM, authorizer: this.authorizer });
     }
 
-    Validations.of(this.api).acknowledge(
-      {
-        id: 'AwsSolutions-COG4',
-        reason:
-          'Coffer issues its own ES256 access tokens (KMS-signed) for users, API clients, AWS IAM and OIDC identities; the Lambda TOKEN authorizer verifies them. A Cognito user pool cannot model these credentials.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason:
-          'Abuse is bounded by stage and per-method throttling, the authorizer validation regex and per-tenant quotas; a WAF web ACL arrives with the custom-domain/Route 53 failover work, where it is shared by both regional APIs.',
-      },
-    );
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason:
+        'Coffer issues its own ES256 access tokens (KMS-signed) for users, API clients, AWS IAM and OIDC identities; the Lambda TOKEN authorizer verifies them. A Cognito user pool cannot model these credentials.',
+    });
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
       reason:

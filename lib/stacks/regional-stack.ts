@@ -2,7 +2,8 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { type CofferConfig, peerRegion } from '../config';
+import { type CofferConfig, peerRegion, regionalApiDomain } from '../config';
+import { ApiDomain } from '../constructs/api-domain';
 import { ArchiveReplication } from '../constructs/archive-replication';
 import { AuditBucket } from '../constructs/audit-bucket';
 import { DeployTimeCalls } from '../constructs/deploy-time-calls';
@@ -11,6 +12,7 @@ import { AUDIT_SIGNING_KEY_ALIAS, SigningKey, TOKEN_SIGNING_KEY_ALIAS } from '..
 import { VaultApi } from '../constructs/vault-api';
 import { VaultFunctions } from '../constructs/vault-functions';
 import { VaultTable } from '../constructs/vault-table';
+import { ApiWebAcl } from '../constructs/web-acl';
 import { auditBucketName, tableName } from '../naming';
 
 export interface RegionalStackProps extends StackProps {
@@ -32,6 +34,8 @@ export class RegionalStack extends Stack {
   readonly audit: AuditBucket;
   readonly functions: VaultFunctions;
   readonly api: VaultApi;
+  readonly domain: ApiDomain;
+  readonly webAcl: ApiWebAcl;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { config, region } = props;
@@ -68,8 +72,11 @@ export class RegionalStack extends Stack {
       peerRegion: peer,
     });
     this.api = new VaultApi(this, 'Http', { stage: config.stage, functions: this.functions });
+    this.domain = new ApiDomain(this, 'Domain', { config, region, api: this.api.api });
+    this.webAcl = new ApiWebAcl(this, 'Waf', { stage: this.api.api.deploymentStage });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the regional API' });
+    new CfnOutput(this, 'RegionalApiUrl', { value: `https://${regionalApiDomain(config, region)}/`, description: 'This region alone, on its custom domain' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn });
     new CfnOutput(this, 'AuditBucketName', { value: this.audit.bucket.bucketName });

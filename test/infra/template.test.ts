@@ -563,9 +563,10 @@ describe('API', () => {
 });
 
 describe('outputs', () => {
-  it('exports the API URL, table name, signing key ARN and audit bucket name', () => {
+  it('exports the API URLs (execute-api and the regional name), table name, signing key ARN and audit bucket name', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'AuditBucketName', 'SigningKeyArn', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'AuditBucketName', 'RegionalApiUrl', 'SigningKeyArn', 'TableName']);
+    expect(outputs.RegionalApiUrl!.Value).toBe('https://eu-west-1.api.dev.coffer.example/');
     expect(JSON.stringify(outputs.ApiUrl!.Value)).toContain('.execute-api.eu-west-1.');
     expect(outputs.TableName!.Value).toEqual({ Ref: logicalIdOf('AWS::DynamoDB::GlobalTable', () => true) });
   });
