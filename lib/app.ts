@@ -1,7 +1,8 @@
-import { App, type AppProps, Tags, Validations } from 'aws-cdk-lib';
+import { App, type AppProps, type Stack, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type CofferConfig, loadConfig } from './config';
-import { regionalStackName } from './naming';
+import { dnsStackName, regionalStackName } from './naming';
+import { DnsStack } from './stacks/dns-stack';
 import { RegionalStack } from './stacks/regional-stack';
 
 /**
@@ -32,13 +33,17 @@ export interface CofferAppOptions extends AppProps {
 export interface CofferApp {
   readonly app: App;
   readonly config: CofferConfig;
-  readonly stacks: readonly RegionalStack[];
+  /** The primary's, then the standby's. */
+  readonly regionalStacks: readonly [RegionalStack, RegionalStack];
+  readonly dns: DnsStack;
+  /** Every stack, in deploy order. */
+  readonly stacks: readonly Stack[];
 }
 
 /**
  * Builds the Coffer CDK app: a regional stack in the primary region (it owns the global
- * table) and one in the standby, deployed after it. Shared by `bin/app.ts` and the infra
- * tests, so both check the same tree.
+ * table), one in the standby, deployed after it, and the Route 53 failover stack last.
+ * Shared by `bin/app.ts` and the infra tests, so both check the same tree.
  */
 export function createCofferApp(options: CofferAppOptions = {}): CofferApp {
   const { nag = true, ...appProps } = options;
@@ -50,10 +55,13 @@ export function createCofferApp(options: CofferAppOptions = {}): CofferApp {
   ) as [RegionalStack, RegionalStack];
   // The standby's replica exists once the primary's table does; its stack reads its stream.
   standby.addStackDependency(primary, 'the global table and its standby replica are created by the primary stack');
+  // Last: its records point at, and its health checks probe, names the regional stacks create.
+  const dns = new DnsStack(app, dnsStackName(config.stage), { config });
+  for (const regional of [primary, standby]) dns.addStackDependency(regional, 'the failover records name the regional API domains');
 
   Tags.of(app).add('project', 'coffer');
   Tags.of(app).add('coffer:stage', config.stage);
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
-  return { app, config, stacks: [primary, standby] };
+  return { app, config, regionalStacks: [primary, standby], dns, stacks: [primary, standby, dns] };
 }

@@ -13,7 +13,7 @@ const byRegion: Record<string, { template: Template; resources: Resources }> = {
 
 beforeAll(() => {
   fixture = tempApp({ context: SKIP_BUNDLING, nag: false });
-  for (const stack of fixture.stacks) {
+  for (const stack of fixture.regionalStacks) {
     const template = Template.fromStack(stack);
     byRegion[stack.region] = { template, resources: template.toJSON().Resources as Resources };
   }
@@ -111,7 +111,7 @@ describe('given certificates', () => {
     };
     const given = tempApp({ context: { ...SKIP_BUNDLING, certificateArns }, nag: false });
     try {
-      for (const stack of given.stacks) {
+      for (const stack of given.regionalStacks) {
         const template = Template.fromStack(stack);
         template.resourceCountIs('AWS::CertificateManager::Certificate', 0);
         template.allResourcesProperties('AWS::ApiGateway::DomainName', { RegionalCertificateArn: certificateArns[stack.region as keyof typeof certificateArns] });

@@ -35,10 +35,14 @@ describe('cfn-lint', () => {
   });
 
   it('synthesizes a template for each stack', () => {
-    expect(fixture.stacks.map((stack) => stack.stackName)).toEqual(['Coffer-dev-eu-west-1', 'Coffer-dev-eu-central-1']);
+    expect(fixture.stacks.map((stack) => `${stack.stackName} in ${stack.region}`)).toEqual([
+      'Coffer-dev-eu-west-1 in eu-west-1',
+      'Coffer-dev-eu-central-1 in eu-central-1',
+      'Coffer-dev-dns in us-east-1',
+    ]);
   });
 
-  it.each(['Coffer-dev-eu-west-1', 'Coffer-dev-eu-central-1'])(
+  it.each(['Coffer-dev-eu-west-1', 'Coffer-dev-eu-central-1', 'Coffer-dev-dns'])(
     'finds no errors or warnings in %s, linted for the region it deploys to',
     (stackName) => {
       const stack = fixture.stacks.find((s) => s.stackName === stackName)!;

@@ -19,7 +19,7 @@ const regions: Record<string, { functions: LambdaFunction[] }> = {};
 
 beforeAll(() => {
   fixture = tempApp({ context: SKIP_BUNDLING, nag: false });
-  for (const stack of fixture.stacks) {
+  for (const stack of fixture.regionalStacks) {
     const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string; Properties: LambdaFunction }>;
     regions[Stack.of(stack).region] = {
       // Coffer's own functions, not the CDK custom-resource provider the standby deploys.

@@ -13,7 +13,7 @@ const templates: Record<'primary' | 'standby', { template: Template; resources: 
 
 beforeAll(() => {
   fixture = tempApp({ context: SKIP_BUNDLING, nag: false });
-  const [primary, standby] = fixture.stacks;
+  const [primary, standby] = fixture.regionalStacks;
   for (const [role, stack] of [['primary', primary!], ['standby', standby!]] as const) {
     const template = Template.fromStack(stack);
     templates[role] = { template, resources: template.toJSON().Resources as Resources, json: JSON.stringify(template.toJSON()) };
@@ -37,7 +37,7 @@ const statementsOfFunction = (role: 'primary' | 'standby', description: string) 
 
 describe('two regions from one app', () => {
   it('deploys the primary first, then the standby, with no value passed between them', () => {
-    const [primary, standby] = fixture.stacks;
+    const [primary, standby] = fixture.regionalStacks;
     expect([primary!.region, standby!.region]).toEqual(['eu-west-1', 'eu-central-1']);
     expect(standby!.dependencies).toEqual([primary]);
     for (const role of ['primary', 'standby'] as const) {

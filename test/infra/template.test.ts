@@ -11,7 +11,7 @@ let resources: Resources;
 
 beforeAll(() => {
   fixture = tempApp({ context: SKIP_BUNDLING, nag: false });
-  const [stack] = fixture.stacks;
+  const [stack] = fixture.regionalStacks;
   template = Template.fromStack(stack!);
   resources = template.toJSON().Resources as Resources;
 }, SYNTH_TIMEOUT_MS);
