@@ -1,7 +1,7 @@
 import { App, type AppProps, type Stack, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type CofferConfig, loadConfig } from './config';
-import { dnsStackName, regionalStackName } from './naming';
+import { appTags, dnsStackName, regionalStackName } from './naming';
 import { DnsStack } from './stacks/dns-stack';
 import { RegionalStack } from './stacks/regional-stack';
 
@@ -59,8 +59,7 @@ export function createCofferApp(options: CofferAppOptions = {}): CofferApp {
   const dns = new DnsStack(app, dnsStackName(config.stage), { config });
   for (const regional of [primary, standby]) dns.addStackDependency(regional, 'the failover records name the regional API domains');
 
-  Tags.of(app).add('project', 'coffer');
-  Tags.of(app).add('coffer:stage', config.stage);
+  for (const [key, value] of Object.entries(appTags(config.stage))) Tags.of(app).add(key, value);
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
   return { app, config, regionalStacks: [primary, standby], dns, stacks: [primary, standby, dns] };

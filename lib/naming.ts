@@ -27,3 +27,6 @@ export const dnsStackName = (stage: string) => `Coffer-${stage}-dns`;
 /** How cdk-nag prints a path below `auditBucketArn(stage, region)` in a finding id. */
 export const renderedAuditBucketArn = (stage: string, region: string) =>
   `arn:<AWS::Partition>:s3:::coffer-${stage}-audit-<AWS::AccountId>-${region}`;
+
+/** Tags on every taggable resource of the app. */
+export const appTags = (stage: string): Record<string, string> => ({ project: 'coffer', 'coffer:stage': stage });

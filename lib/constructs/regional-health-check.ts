@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { HealthCheck, HealthCheckType } from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { type CofferConfig, regionalApiDomain } from '../config';
@@ -18,6 +19,10 @@ export interface RegionalHealthCheckProps {
  */
 export class RegionalHealthCheck extends Construct {
   readonly healthCheck: HealthCheck;
+  /** 1 while healthy, 0 when unhealthy (the minimum of a minute catches a short outage). */
+  readonly status: Metric;
+  /** In ALARM while Route 53 considers the region unhealthy, i.e. while it would not send traffic there. */
+  readonly alarm: Alarm;
 
   constructor(scope: Construct, id: string, props: RegionalHealthCheckProps) {
     super(scope, id);
@@ -30,6 +35,26 @@ export class RegionalHealthCheck extends Construct {
       enableSNI: true,
       requestInterval: Duration.seconds(failover.healthCheckIntervalSeconds),
       failureThreshold: failover.failureThreshold,
+    });
+    this.status = new Metric({
+      namespace: 'AWS/Route53',
+      metricName: 'HealthCheckStatus',
+      dimensionsMap: { HealthCheckId: this.healthCheck.healthCheckId },
+      statistic: 'Minimum',
+      period: Duration.minutes(1),
+      label: props.region,
+    });
+    this.alarm = new Alarm(this, 'Unhealthy', {
+      alarmName: `coffer-${props.config.stage}-${props.region}-health-check`,
+      alarmDescription: `Route 53 finds ${regionalApiDomain(props.config, props.region)}${HEALTH_PATH} unhealthy: ${
+        props.region === props.config.primaryRegion ? 'traffic fails over to the standby' : 'a failover would land on a sick standby'
+      }`,
+      metric: this.status,
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // No data means Route 53 stopped reporting: treat it as unhealthy.
+      treatMissingData: TreatMissingData.BREACHING,
     });
   }
 }

@@ -1,12 +1,13 @@
-import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { AlarmStatusWidget, Dashboard, GraphWidget } from 'aws-cdk-lib/aws-cloudwatch';
 import { CnameRecord, Failover, HostedZone } from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
 import { type CofferConfig, regionalApiDomain } from '../config';
+import { AlarmTopic } from '../constructs/alarm-topic';
 import { RegionalHealthCheck } from '../constructs/regional-health-check';
 import { FAILOVER_BUDGET_SECONDS, worstCaseFailover } from '../failover-time';
-
-/** Route 53 publishes health-check metrics in this region only; their alarms must live here. */
-export const ROUTE53_METRICS_REGION = 'us-east-1';
+import { appTags } from '../naming';
+import { ROUTE53_METRICS_REGION } from '../route53-metrics';
 
 export interface DnsStackProps extends StackProps {
   readonly config: CofferConfig;
@@ -24,6 +25,7 @@ export interface DnsStackProps extends StackProps {
  */
 export class DnsStack extends Stack {
   readonly healthChecks: Readonly<Record<string, RegionalHealthCheck>>;
+  readonly alarmTopic: AlarmTopic;
 
   constructor(scope: Construct, id: string, props: DnsStackProps) {
     const { config } = props;
@@ -58,6 +60,18 @@ export class DnsStack extends Stack {
       new CfnOutput(this, `HealthCheckId${region.replaceAll('-', '')}`, { value: check.healthCheck.healthCheckId, description: `Route 53 health check of ${region}` });
     }
     this.healthChecks = healthChecks;
+
+    this.alarmTopic = new AlarmTopic(this, 'Alarms', { email: config.alarmEmail, topicName: `coffer-${config.stage}-failover-alarms` });
+    const checks = Object.values(healthChecks);
+    this.alarmTopic.notify(...checks.map((check) => check.alarm));
+    const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `coffer-${config.stage}-failover`, defaultInterval: Duration.hours(3) });
+    dashboard.addWidgets(
+      new AlarmStatusWidget({ title: `Coffer ${config.stage}: regional health checks`, alarms: checks.map((check) => check.alarm), width: 24, height: 3 }),
+      new GraphWidget({ title: 'HealthCheckStatus (1 = healthy)', left: checks.map((check) => check.status), leftYAxis: { min: 0, max: 1 }, width: 24 }),
+    );
+    // The us-east-1 resource schema has no Tags on dashboards yet (cfn-lint E3002 there; the
+    // EU regions have them): leave this one untagged rather than fail the deploy.
+    for (const key of Object.keys(appTags(config.stage))) Tags.of(dashboard).remove(key);
 
     const time = worstCaseFailover(config.failover);
     if (time.worstCaseSeconds >= FAILOVER_BUDGET_SECONDS) {

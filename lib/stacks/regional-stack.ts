@@ -3,10 +3,12 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { type CofferConfig, peerRegion, regionalApiDomain } from '../config';
+import { AlarmTopic } from '../constructs/alarm-topic';
 import { ApiDomain } from '../constructs/api-domain';
 import { ArchiveReplication } from '../constructs/archive-replication';
 import { AuditBucket } from '../constructs/audit-bucket';
 import { DeployTimeCalls } from '../constructs/deploy-time-calls';
+import { RegionalMonitoring } from '../constructs/regional-monitoring';
 import { StandbyTable } from '../constructs/standby-table';
 import { AUDIT_SIGNING_KEY_ALIAS, SigningKey, TOKEN_SIGNING_KEY_ALIAS } from '../constructs/token-signing-key';
 import { VaultApi } from '../constructs/vault-api';
@@ -36,6 +38,7 @@ export class RegionalStack extends Stack {
   readonly api: VaultApi;
   readonly domain: ApiDomain;
   readonly webAcl: ApiWebAcl;
+  readonly monitoring: RegionalMonitoring;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     const { config, region } = props;
@@ -74,6 +77,15 @@ export class RegionalStack extends Stack {
     this.api = new VaultApi(this, 'Http', { stage: config.stage, functions: this.functions });
     this.domain = new ApiDomain(this, 'Domain', { config, region, api: this.api.api });
     this.webAcl = new ApiWebAcl(this, 'Waf', { stage: this.api.api.deploymentStage });
+    this.monitoring = new RegionalMonitoring(this, 'Monitoring', {
+      stage: config.stage,
+      region,
+      peerRegion: peer,
+      tableName: tableName(config.stage),
+      api: this.api.api,
+      functions: this.functions,
+      topic: new AlarmTopic(this, 'Alarms', { email: config.alarmEmail, topicName: `coffer-${config.stage}-${region}-alarms` }),
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the regional API' });
     new CfnOutput(this, 'RegionalApiUrl', { value: `https://${regionalApiDomain(config, region)}/`, description: 'This region alone, on its custom domain' });
