@@ -7,18 +7,13 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { CfnBucket, IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { keys, leadingKeys } from '../../lambdas/adapters/dynamodb/keys';
+import { MANAGED_KEY_TAG, TENANT_CONTEXT_KEY, TENANT_KEY_TAG } from '../../lambdas/adapters/kms/tenant-key-names';
 import { ENV, type FunctionEnvironment } from '../../lambdas/env';
 import type { CofferConfig } from '../config';
 import { anyKmsKeyArn, kmsAliasArn, renderedAnyKmsKeyArn } from '../naming';
 import { CofferFunction } from './coffer-function';
 import { TOKEN_SIGNING_KEY_ALIAS } from './token-signing-key';
 
-/** Tag every tenant key carries; the secrets function may only use keys that have it. */
-export const MANAGED_KEY_TAG = 'coffer:managed';
-/** Tag naming the tenant a key belongs to; required when a key is created. */
-export const TENANT_KEY_TAG = 'coffer:tenant';
-/** Encryption-context key every KMS data-key call carries. */
-export const TENANT_CONTEXT_KEY = 'coffer:tenant';
 /** Prefix of tenant key aliases (`alias/coffer/<tenantId>`, tenant ids start `ten_`). */
 export const TENANT_ALIAS_PREFIX = 'alias/coffer/ten_';
 

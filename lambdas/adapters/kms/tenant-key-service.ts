@@ -12,9 +12,9 @@ import { DependencyUnavailableError, InternalError } from '../../core/errors';
 import type { TenantKeyService } from '../../ports/key-service';
 import type { RegionalWrap } from '../../ports/tenant-repository';
 import { kms } from './errors';
+import { MANAGED_KEY_TAG, TENANT_KEY_TAG, tenantEncryptionContext as encryptionContext } from './tenant-key-names';
 
 export const tenantKeyAlias = (tenantId: string) => `alias/coffer/${tenantId}`;
-const encryptionContext = (tenantId: string) => ({ 'coffer:tenant': tenantId });
 
 /**
  * Tenant keys in every region. The data key is generated in the primary region and wrapped
@@ -68,8 +68,8 @@ export class KmsTenantKeyService implements TenantKeyService {
             KeySpec: 'SYMMETRIC_DEFAULT',
             KeyUsage: 'ENCRYPT_DECRYPT',
             Tags: [
-              { TagKey: 'coffer:managed', TagValue: 'true' },
-              { TagKey: 'coffer:tenant', TagValue: tenantId },
+              { TagKey: MANAGED_KEY_TAG, TagValue: 'true' },
+              { TagKey: TENANT_KEY_TAG, TagValue: tenantId },
             ],
           }),
         ),
