@@ -26,6 +26,7 @@ const ConfigSchema = z.object({
   [ENV.audience]: z.string().min(1).default('coffer'),
   [ENV.auditBucket]: z.string().optional(),
   [ENV.auditSigningKeyId]: z.string().optional(),
+  [ENV.tenantAccessRoleArn]: z.string().optional(),
   /** Local runtime only: audit sinks may point at 127.0.0.1. */
   [ENV.allowLoopbackSinks]: z.enum(['true', 'false']).default('false'),
   [ENV.dataKeyTtlSeconds]: z.coerce.number().int().min(0).max(3600).default(300),
@@ -52,6 +53,8 @@ export interface CofferConfig {
   readonly auditBucket?: string;
   /** The ECC key that signs archived audit batches (shipper only). */
   readonly auditSigningKeyId?: string;
+  /** Deployed for the token-vending step (adapters/sts/tenant-session.ts); nothing assumes it yet. */
+  readonly tenantAccessRoleArn?: string;
   readonly allowLoopbackSinks: boolean;
   readonly dataKeyTtlMs: number;
   readonly endpoint?: string;
@@ -82,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CofferConfig {
     audience: c[ENV.audience],
     ...(c[ENV.auditBucket] ? { auditBucket: c[ENV.auditBucket] } : {}),
     ...(c[ENV.auditSigningKeyId] ? { auditSigningKeyId: c[ENV.auditSigningKeyId] } : {}),
+    ...(c[ENV.tenantAccessRoleArn] ? { tenantAccessRoleArn: c[ENV.tenantAccessRoleArn] } : {}),
     allowLoopbackSinks: c[ENV.allowLoopbackSinks] === 'true',
     dataKeyTtlMs: c[ENV.dataKeyTtlSeconds] * 1000,
     ...(c[ENV.endpoint] ? { endpoint: c[ENV.endpoint] } : {}),

@@ -10,6 +10,7 @@ import { AuditBucket } from '../constructs/audit-bucket';
 import { DeployTimeCalls } from '../constructs/deploy-time-calls';
 import { RegionalMonitoring } from '../constructs/regional-monitoring';
 import { StandbyTable } from '../constructs/standby-table';
+import { TenantAccessRole } from '../constructs/tenant-access-role';
 import { AUDIT_SIGNING_KEY_ALIAS, SigningKey, TOKEN_SIGNING_KEY_ALIAS } from '../constructs/token-signing-key';
 import { VaultApi } from '../constructs/vault-api';
 import { VaultFunctions } from '../constructs/vault-functions';
@@ -35,6 +36,7 @@ export class RegionalStack extends Stack {
   readonly auditSigningKey: SigningKey;
   readonly audit: AuditBucket;
   readonly functions: VaultFunctions;
+  readonly tenantAccess: TenantAccessRole;
   readonly api: VaultApi;
   readonly domain: ApiDomain;
   readonly webAcl: ApiWebAcl;
@@ -74,6 +76,10 @@ export class RegionalStack extends Stack {
       auditSigningKey: this.auditSigningKey.key,
       peerRegion: peer,
     });
+    // The functions that serve one tenant's requests; not the platform ones (tenants,
+    // authorizer, health, shipper), which work across tenants.
+    const { secrets, audit, identity, token } = this.functions;
+    this.tenantAccess = new TenantAccessRole(this, 'TenantAccess', { table: this.table, regions: config.regions, assumers: [secrets, audit, identity, token] });
     this.api = new VaultApi(this, 'Http', { stage: config.stage, functions: this.functions });
     this.domain = new ApiDomain(this, 'Domain', { config, region, api: this.api.api });
     this.webAcl = new ApiWebAcl(this, 'Waf', { stage: this.api.api.deploymentStage });
@@ -92,6 +98,7 @@ export class RegionalStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn });
     new CfnOutput(this, 'AuditBucketName', { value: this.audit.bucket.bucketName });
+    new CfnOutput(this, 'TenantAccessRoleArn', { value: this.tenantAccess.role.roleArn, description: 'Assumed per tenant with the TenantId session tag (not by the runtime yet)' });
   }
 
   /**

@@ -175,15 +175,18 @@ describe('functions', () => {
     }
   });
 
-  it('configures every function with the same Coffer environment; only the shipper knows the audit key', () => {
+  it('configures every function with the same Coffer environment; only the shipper knows the audit key, only tenant request functions the tenant-access role', () => {
     const tableId = logicalIdOf('AWS::DynamoDB::GlobalTable', () => true);
     const keyId = logicalIdOf('AWS::KMS::Key', (p) => p.Description === 'Coffer access-token signing key (ES256)');
     const auditKeyId = logicalIdOf('AWS::KMS::Key', (p) => p.Description === 'Coffer audit batch signing key');
     const bucketId = logicalIdOf('AWS::S3::Bucket', (p) => p.ObjectLockEnabled === true);
+    const tenantRoleId = logicalIdOf('AWS::IAM::Role', (p) => String(p.Description).startsWith('Coffer tenant-scoped access'));
+    const tenantRequests: string[] = [descriptions.secrets, descriptions.audit, descriptions.identity, descriptions.token];
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
       const shipper = fn.Properties!.Description === descriptions.auditShipper;
       expect(fn.Properties!.Environment.Variables).toEqual({
         ...(shipper ? { COFFER_AUDIT_SIGNING_KEY_ID: { 'Fn::GetAtt': [auditKeyId, 'Arn'] } } : {}),
+        ...(tenantRequests.includes(fn.Properties!.Description) ? { COFFER_TENANT_ACCESS_ROLE_ARN: { 'Fn::GetAtt': [tenantRoleId, 'Arn'] } } : {}),
         COFFER_TABLE_NAME: { Ref: tableId },
         COFFER_REGIONS: 'eu-west-1,eu-central-1',
         COFFER_SIGNING_KEY_ID: { 'Fn::GetAtt': [keyId, 'Arn'] },
@@ -565,7 +568,7 @@ describe('API', () => {
 describe('outputs', () => {
   it('exports the API URLs (execute-api and the regional name), table name, signing key ARN and audit bucket name', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'AuditBucketName', 'RegionalApiUrl', 'SigningKeyArn', 'TableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'AuditBucketName', 'RegionalApiUrl', 'SigningKeyArn', 'TableName', 'TenantAccessRoleArn']);
     expect(outputs.RegionalApiUrl!.Value).toBe('https://eu-west-1.api.dev.coffer.example/');
     expect(JSON.stringify(outputs.ApiUrl!.Value)).toContain('.execute-api.eu-west-1.');
     expect(outputs.TableName!.Value).toEqual({ Ref: logicalIdOf('AWS::DynamoDB::GlobalTable', () => true) });
