@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { GetPublicKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { describe, expect, it } from 'vitest';
-import { KmsTokenSigner } from '../../lambdas/adapters/kms/token-signer';
+import { describe, expect, it, vi } from 'vitest';
+import { KmsTokenSigner, VERIFY_KEY_RETRY_MS } from '../../lambdas/adapters/kms/token-signer';
 
 // Each region signs with its own KMS key and publishes the other's (DESIGN.md, "Regions and
 // failover"). KMS answers only in a key's own region: the peer key must be read there.
@@ -48,5 +48,29 @@ describe('KmsTokenSigner across regions', () => {
     });
 
     expect(await signer.publicJwks()).toHaveLength(1);
+  });
+
+  it("keeps verifying its own region's tokens while the other region's KMS is down, and picks the peer key up later", async () => {
+    const west = regionalKms(WEST_KEY);
+    let centralDown = true;
+    const central = regionalKms(CENTRAL_KEY, [CENTRAL_ALIAS]);
+    const down = { send: async (command: GetPublicKeyCommand) => {
+      if (centralDown) throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' });
+      return central.client.send(command);
+    } } as unknown as KMSClient;
+    const signer = new KmsTokenSigner(west.client, WEST_KEY, [CENTRAL_ALIAS], (region) => (region === 'eu-west-1' ? west.client : down));
+
+    const during = await signer.publicJwks();
+    expect(during).toHaveLength(1);
+    expect(during[0]!.kid).toBe(await signer.keyId());
+
+    centralDown = false;
+    expect(await signer.publicJwks()).toHaveLength(1); // not retried at once: an outage is not hammered
+    vi.useFakeTimers({ now: Date.now() + VERIFY_KEY_RETRY_MS + 1, toFake: ['Date'] });
+    try {
+      expect(await signer.publicJwks()).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -10,6 +10,9 @@ interface SigningKey {
   readonly jwk: PublicJwk;
 }
 
+/** How soon a verify-only key that could not be read is tried again. */
+export const VERIFY_KEY_RETRY_MS = 30_000;
+
 /** The region an ARN names (`arn:aws:kms:<region>:…`); undefined for a bare id or alias name. */
 const regionOfArn = (keyId: string) => /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(keyId)?.[1];
 
@@ -22,7 +25,8 @@ const regionOfArn = (keyId: string) => /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(
  */
 export class KmsTokenSigner implements TokenSigner {
   private signingKey?: Promise<SigningKey>;
-  private previous?: Promise<SigningKey[]>;
+  /** Verify-only keys, each on its own: one that cannot be read must not take the rest down. */
+  private readonly verifyOnly = new Map<string, { key?: SigningKey; loading?: Promise<void>; failedAt?: number }>();
 
   constructor(
     private readonly client: KMSClient,
@@ -44,13 +48,27 @@ export class KmsTokenSigner implements TokenSigner {
     return derToJose(result.Signature);
   }
 
+  /**
+   * This region's key (required: without it nothing verifies) and every verify-only key that
+   * could be read. The other region's KMS is unreachable exactly when that region is down:
+   * its key is then left out and tried again VERIFY_KEY_RETRY_MS later, while this region's
+   * own tokens keep verifying. (A container that read it before keeps it.)
+   */
   async publicJwks(): Promise<PublicJwk[]> {
-    this.previous ??= Promise.all(this.previousKeyIds.map((id) => this.load(id))).catch((error) => {
-      this.previous = undefined;
-      throw error;
+    const now = Date.now();
+    const loads = this.previousKeyIds.map((id) => {
+      const entry = this.verifyOnly.get(id) ?? {};
+      this.verifyOnly.set(id, entry);
+      if (entry.key || entry.loading || (entry.failedAt !== undefined && now - entry.failedAt < VERIFY_KEY_RETRY_MS)) return entry.loading;
+      entry.loading = this.load(id).then(
+        (key) => void Object.assign(entry, { key, loading: undefined, failedAt: undefined }),
+        () => void Object.assign(entry, { loading: undefined, failedAt: Date.now() }),
+      );
+      return entry.loading;
     });
-    const [current, previous] = await Promise.all([this.key(), this.previous]);
-    return [current.jwk, ...previous.map((k) => k.jwk).filter((jwk) => jwk.kid !== current.jwk.kid)];
+    const [current] = await Promise.all([this.key(), ...loads]);
+    const others = this.previousKeyIds.flatMap((id) => this.verifyOnly.get(id)?.key ?? []);
+    return [current.jwk, ...others.map((k) => k.jwk).filter((jwk) => jwk.kid !== current.jwk.kid)];
   }
 
   private key(): Promise<SigningKey> {
