@@ -132,7 +132,7 @@ export class VaultApi extends Construct {
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-COG4',
       reason:
-        'Coffer issues its own ES256 access tokens (KMS-signed) for users, API clients, AWS IAM and OIDC identities; the Lambda TOKEN authorizer verifies them. A Cognito user pool cannot model these credentials.',
+        'Coffer issues its own ES256 access tokens (KMS-signed) for users, API clients, AWS IAM and OIDC identities; the Lambda REQUEST authorizer verifies them. A Cognito user pool cannot model these credentials.',
     });
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
