@@ -82,6 +82,9 @@ export function fingerprintOf(request: RequestShape): string {
     .digest('base64url');
 }
 
+/** The 409 for a key whose first request is still running. */
+export const keyInUse = () => new IdempotencyKeyInUseError('The first request with this Idempotency-Key is still running; retry shortly.');
+
 /** What a request that found its key already taken gets: the first answer, or a refusal. */
 export function onExisting(record: IdempotencyRecord, fingerprint: string, now: number): 'replay' | 'take-over' {
   if (record.fingerprint !== fingerprint) {
@@ -91,7 +94,7 @@ export function onExisting(record: IdempotencyRecord, fingerprint: string, now: 
   }
   if (record.state === 'answered') return 'replay';
   // Committed, answer not yet stored: the first request is storing it now, unless its time is up.
-  if (record.lockedUntil > now) throw new IdempotencyKeyInUseError('The first request with this Idempotency-Key is still running; retry shortly.');
+  if (record.lockedUntil > now) throw keyInUse();
   return record.state === 'committed' ? 'replay' : 'take-over';
 }
 

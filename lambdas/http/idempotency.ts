@@ -4,6 +4,7 @@ import {
   fingerprintOf,
   IDEMPOTENCY_RETENTION_HOURS,
   idempotencyRef,
+  keyInUse,
   onExisting,
   openAnswer,
   parseIdempotencyKey,
@@ -12,7 +13,7 @@ import {
   type RequestShape,
   type StoredAnswer,
 } from '../core/idempotency';
-import { IdempotencyKeyInUseError, InvalidRequestError } from '../core/errors';
+import { InvalidRequestError } from '../core/errors';
 import type { Principal } from '../core/principal';
 import type { IdempotencyClaim, IdempotencyStore } from '../ports/idempotency';
 import { logger } from './logger';
@@ -22,7 +23,6 @@ import type { RequestAudit } from './request-audit';
 export const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Past the function's deadline, so a claim is never taken over while its change may still land. */
 const LOCK_MARGIN_MS = 60_000;
-const IN_USE = 'The first request with this Idempotency-Key is still running; retry shortly.';
 /** Only these of a stored answer's headers are sent again; the rest belong to each response. */
 const REPLAYED_HEADERS = ['Location', 'ETag'] as const;
 
@@ -83,7 +83,7 @@ export async function beginIdempotent(request: IdempotentRequest): Promise<Begun
     // The first request was cut off before its change committed: this one runs it instead.
     existing = await store.claim(at, fresh, { owner: existing.owner });
     // Another retry took it over first: that one runs the change now.
-    if (existing && onExisting(existing, fingerprint, now) === 'take-over') throw new IdempotencyKeyInUseError(IN_USE);
+    if (existing && onExisting(existing, fingerprint, now) === 'take-over') throw keyInUse();
   }
   if (existing) {
     audit.note({ idempotentReplay: true, firstCorrelationId: existing.correlationId });
