@@ -10,6 +10,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Duplex } from 'node:stream';
 import { RETRY_AFTER_SECONDS } from '../../lambdas/core/errors';
 import type { AddressInfo } from 'node:net';
+import { REGION_HEADER } from '../../lambdas/http/region-header';
 import { API_FUNCTION_TIMEOUT_SECONDS, gatewayResources, PROXY_SEGMENT, type FunctionName, type GatewayResource } from '../../lambdas/route-manifest';
 
 // A small API Gateway (REST, proxy integration) in front of the real handler modules:
@@ -107,15 +108,18 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const cache = new Map<string, { result: APIGatewayAuthorizerResult; expiresAt: number }>();
   const ttl = options.authorizerCacheTtlMs ?? 300_000;
 
+  // API Gateway's own answers name the region too (the stack sets the same header on them).
+  const answer = (res: ServerResponse, result: APIGatewayProxyResult) => send(res, { ...result, headers: { ...result.headers, [REGION_HEADER]: options.region } });
+
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       console.error('local gateway error', error);
-      if (!res.headersSent) send(res, gatewayProblem(502, 'Bad gateway', 'The integration failed.', randomUUID()));
+      if (!res.headersSent) answer(res, gatewayProblem(502, 'Bad gateway', 'The integration failed.', randomUUID()));
     });
   });
   // A request Node cannot parse (a bad or doubled Content-Length, a 60 KB URL) would get
   // Node's empty 400 or 431; answer it as every other refusal, with a problem body.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerUnparsable(error, socket));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerUnparsable(error, socket, options.region));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
@@ -124,7 +128,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
     // Gateway passes through untouched (and the contract refuses with a 400).
     const path = rawPath(req.url);
     const body = await readBody(req);
-    if (body === undefined) return send(res, gatewayProblem(413, 'Payload too large', 'The request exceeds 10 MB.', requestId));
+    if (body === undefined) return answer(res, gatewayProblem(413, 'Payload too large', 'The request exceeds 10 MB.', requestId));
     // A path no resource can take (an empty segment, `/v1/users/`) still goes through the
     // authorizer to the unrouted function, so an authenticated request is always recorded.
     const matched = matchResource(path) ?? { resource: ROOT_PROXY, params: { proxy: path.slice(1) } };
@@ -177,7 +181,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
     if (authorized) {
       // The identity source: without it API Gateway answers 401 and never calls the authorizer.
       const token = req.headers.authorization;
-      if (!token) return send(res, gatewayProblem(401, 'Unauthorized', 'Send a bearer token in the Authorization header.', requestId));
+      if (!token) return answer(res, gatewayProblem(401, 'Unauthorized', 'Send a bearer token in the Authorization header.', requestId));
       const methodArn = `arn:aws:execute-api:${options.region}:${ACCOUNT}:${API_ID}/${STAGE}/${method}${path}`;
       let result = cache.get(token);
       if (!result || result.expiresAt <= Date.now()) {
@@ -187,12 +191,12 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
           if (ttl > 0) cache.set(token, result);
         } catch (error) {
           if ((error as Error).message === 'Unauthorized') {
-            return send(res, gatewayProblem(401, 'Unauthorized', 'The token is missing, invalid or expired.', requestId));
+            return answer(res, gatewayProblem(401, 'Unauthorized', 'The token is missing, invalid or expired.', requestId));
           }
-          return send(res, gatewayProblem(503, 'Service unavailable', 'The authorizer could not verify the token; retry.', requestId, { 'Retry-After': String(RETRY_AFTER_SECONDS) }));
+          return answer(res, gatewayProblem(503, 'Service unavailable', 'The authorizer could not verify the token; retry.', requestId, { 'Retry-After': String(RETRY_AFTER_SECONDS) }));
         }
       }
-      if (!allows(result.result, methodArn)) return send(res, gatewayProblem(403, 'Forbidden', 'The token does not allow this request.', requestId));
+      if (!allows(result.result, methodArn)) return answer(res, gatewayProblem(403, 'Forbidden', 'The token does not allow this request.', requestId));
       authorizer = { ...result.result.context, principalId: result.result.principalId };
     }
 
@@ -256,7 +260,7 @@ function gatewayProblem(status: number, title: string, detail: string, requestId
 }
 
 /** Writes a problem straight to the socket of a request that never became one, then closes it. */
-function answerUnparsable(error: NodeJS.ErrnoException, socket: Duplex): void {
+function answerUnparsable(error: NodeJS.ErrnoException, socket: Duplex, region: string): void {
   if (!socket.writable || error.code === 'ECONNRESET') {
     socket.destroy();
     return;
@@ -268,7 +272,7 @@ function answerUnparsable(error: NodeJS.ErrnoException, socket: Duplex): void {
   const body = Buffer.from(problem.body, 'utf8');
   const head = [
     `HTTP/1.1 ${problem.statusCode} ${STATUS_CODES[problem.statusCode]}`,
-    ...Object.entries(problem.headers ?? {}).map(([name, value]) => `${name}: ${value}`),
+    ...Object.entries({ ...problem.headers, [REGION_HEADER]: region }).map(([name, value]) => `${name}: ${value}`),
     `Content-Length: ${body.length}`,
     'Connection: close',
   ];

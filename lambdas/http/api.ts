@@ -23,6 +23,7 @@ import { API_FUNCTION_TIMEOUT_SECONDS, routeSpec, type Access, type AccessOf, ty
 import { admit, type PrincipalFor } from './access-gate';
 import { principalFromAuthorizerContext } from './principal-context';
 import { RequestAudit } from './request-audit';
+import { regionHeader } from './region-header';
 import { bodyText, parseInput, safeDecode } from './parse-request';
 import { beginIdempotent, WRITE_METHODS } from './idempotency';
 import type { IdempotencyStore } from '../ports/idempotency';
@@ -143,6 +144,7 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, CofferContext>({
     timeoutEarlyResponse: () => problemResponse(new DeadlineExceededError(), 'unknown'),
   })
+    .use(regionHeader(options.region))
     .use(problemJson())
     .use(httpHeaderNormalizer())
     .use(correlationId())

@@ -1,4 +1,6 @@
+import { Stack } from 'aws-cdk-lib';
 import { ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { REGION_HEADER } from '../../lambdas/http/region-header';
 import { NO_SUCH_ROUTE, RETRY_AFTER_SECONDS } from '../../lambdas/core/errors';
 
 /**
@@ -82,6 +84,7 @@ export function addProblemResponses(api: RestApi): void {
       responseHeaders: {
         'Content-Type': `'${PROBLEM_CONTENT_TYPE}'`,
         'X-Correlation-Id': 'context.requestId',
+        [REGION_HEADER]: `'${Stack.of(api).region}'`,
         ...(problem.retryAfterSeconds === undefined ? {} : { 'Retry-After': `'${problem.retryAfterSeconds}'` }),
       },
       templates: {

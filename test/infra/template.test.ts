@@ -530,6 +530,7 @@ describe('API', () => {
       expect(response!.ResponseParameters).toEqual({
         'gatewayresponse.header.Content-Type': "'application/problem+json'",
         'gatewayresponse.header.X-Correlation-Id': 'context.requestId',
+        'gatewayresponse.header.X-Coffer-Region': `'${fixture.regionalStacks[0]!.region}'`,
       });
       // Render the template as API Gateway would, then read it as JSON.
       const rendered = (response!.ResponseTemplates['application/json'] as string)

@@ -1,4 +1,4 @@
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,7 @@ function exchange(raw: string): Promise<{ status: number; headers: Map<string, s
 function expectProblemBody(answer: { status: number; headers: Map<string, string>; body: string }, status: number): void {
   expect(answer.status).toBe(status);
   expect(answer.headers.get('content-type')).toBe('application/problem+json');
+  expect(answer.headers.get('x-coffer-region')).toBe(runtime.aws.region);
   const problem = JSON.parse(answer.body);
   expect(problem).toMatchObject({ type: 'about:blank', status, title: expect.any(String), detail: expect.any(String), correlationId: answer.headers.get('x-correlation-id') });
 }
@@ -71,10 +72,37 @@ describe('an authorizer that cannot verify', () => {
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBe('1');
       expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(response.headers.get('x-coffer-region')).toBe(runtime.aws.region);
     } finally {
       mock.restore();
     }
     expect((await api.request('GET', '/v1/secrets', { token })).status).toBe(200);
+  });
+});
+
+describe('X-Coffer-Region', () => {
+  const realSend = DynamoDBDocumentClient.prototype.send;
+  it('names the region on every kind of answer: a route, a refusal, the gateway, an audit outage', async () => {
+    const { token } = await api.onboard('region-header');
+    const answers = [
+      await api.request('GET', '/health'),
+      await api.request('GET', '/v1/secrets/missing', { token }),
+      await api.request('GET', '/v1/secrets'),
+      await api.request('PUT', '/v1/secrets/bad', { token, rawBody: '{', headers: { 'content-type': 'application/json' } }),
+    ];
+    // The audit trail down: the 503 escapes the handler and problemJson() answers it.
+    const mock = mockClient(DynamoDBDocumentClient);
+    try {
+      mock.on(PutCommand).rejects(Object.assign(new Error('Service unavailable'), { name: 'ServiceUnavailable', $fault: 'server' }));
+      mock.on(BatchGetCommand).callsFake((input, getClient) => (realSend as any).call(getClient(), new BatchGetCommand(input)));
+      mock.on(GetCommand).callsFake((input, getClient) => (realSend as any).call(getClient(), new GetCommand(input)));
+      mock.on(QueryCommand).callsFake((input, getClient) => (realSend as any).call(getClient(), new QueryCommand(input)));
+      answers.push(await api.request('GET', '/v1/secrets/missing', { token }));
+    } finally {
+      mock.restore();
+    }
+    expect(answers.map((a) => a.status)).toEqual([200, 404, 401, 400, 503]);
+    for (const answer of answers) expect(answer.headers.get('x-coffer-region'), String(answer.status)).toBe(runtime.aws.region);
   });
 });
 
