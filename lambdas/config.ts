@@ -53,7 +53,7 @@ export interface CofferConfig {
   readonly auditBucket?: string;
   /** The ECC key that signs archived audit batches (shipper only). */
   readonly auditSigningKeyId?: string;
-  /** Deployed for the token-vending step (adapters/sts/tenant-session.ts); nothing assumes it yet. */
+  /** Assumed per tenant by the functions serving tenants' requests (adapters/sts/tenant-session.ts). */
   readonly tenantAccessRoleArn?: string;
   readonly allowLoopbackSinks: boolean;
   readonly dataKeyTtlMs: number;

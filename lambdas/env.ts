@@ -18,7 +18,7 @@ export const CONFIG_ENV = {
   audience: 'COFFER_AUDIENCE',
   auditBucket: 'COFFER_AUDIT_BUCKET',
   auditSigningKeyId: 'COFFER_AUDIT_SIGNING_KEY_ID',
-  /** The role a request may assume per tenant (adapters/sts/tenant-session.ts); not assumed yet. */
+  /** The role a tenant's request assumes, tagged with its tenant (adapters/sts/tenant-session.ts). */
   tenantAccessRoleArn: 'COFFER_TENANT_ACCESS_ROLE_ARN',
   allowLoopbackSinks: 'COFFER_ALLOW_LOOPBACK_SINKS',
   dataKeyTtlSeconds: 'COFFER_DATA_KEY_TTL_SECONDS',

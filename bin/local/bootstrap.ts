@@ -1,7 +1,9 @@
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, PutObjectLockConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
+import { TENANT_SESSION_TAG } from '../../lambdas/adapters/sts/tenant-session';
 import { ENV } from '../../lambdas/env';
 
 // The local stand-in for what the CDK stack provisions: the table (in DynamoDB Local), the
@@ -13,6 +15,8 @@ export interface LocalAwsResources {
   readonly signingKeyAlias: string;
   /** Signs archived audit batches; a separate key, so the shipper can never mint tokens. */
   readonly auditSigningKeyAlias: string;
+  /** Assumed per tenant by the request functions (token vending); moto mints the sessions. */
+  readonly tenantAccessRoleArn: string;
 }
 
 export const LOCAL_REGIONS = ['eu-west-1', 'eu-central-1'] as const;
@@ -82,10 +86,32 @@ export async function provisionLocalAws(endpoints: LocalEndpoints, options: { na
   const auditSigningKeyAlias = `alias/coffer/audit-signing-${suffix}`;
   await kms.send(new CreateAliasCommand({ AliasName: auditSigningKeyAlias, TargetKeyId: auditKey.KeyMetadata!.Arn! }));
 
+  // moto mints real-looking sessions of it but evaluates no policy, and DynamoDB Local none
+  // either: locally the tenant confinement is what the tests check each call against.
+  const iam = new IAMClient({ region, endpoint, credentials });
+  const role = await iam.send(
+    new CreateRoleCommand({
+      RoleName: `coffer-tenant-access-${suffix}`,
+      Description: 'Coffer tenant-scoped access (local)',
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { AWS: 'arn:aws:iam::123456789012:root' },
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
+            Condition: { StringLike: { [`aws:RequestTag/${TENANT_SESSION_TAG}`]: 'ten_*' } },
+          },
+        ],
+      }),
+    }),
+  );
+
   dynamo.destroy();
   kms.destroy();
   s3.destroy();
-  return { table, auditBucket, signingKeyArn, signingKeyAlias, auditSigningKeyAlias };
+  iam.destroy();
+  return { table, auditBucket, signingKeyArn, signingKeyAlias, auditSigningKeyAlias, tenantAccessRoleArn: role.Role!.Arn! };
 }
 
 export async function dropTable(dynamodbEndpoint: string, table: string): Promise<void> {

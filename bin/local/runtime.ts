@@ -65,6 +65,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       [ENV.audience]: 'coffer',
       [ENV.auditBucket]: resources.auditBucket,
       [ENV.auditSigningKeyId]: resources.auditSigningKeyAlias,
+      // Tenants' requests sign with a session of this role tagged with their tenant.
+      [ENV.tenantAccessRoleArn]: resources.tenantAccessRoleArn,
       // Local collectors (a webhook or syslog on this machine) are allowed here only.
       [ENV.allowLoopbackSinks]: 'true',
       // aws_iam logins: moto answers sts:GetCallerIdentity on its own host and port.

@@ -1,9 +1,13 @@
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
+import { STSClient } from '@aws-sdk/client-sts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CofferConfig } from '../config';
+import { actingTenant } from '../ports/acting-tenant';
+import { systemClock } from '../ports/clock';
 import { countCalls } from './call-counter';
 import { createDocumentClient } from './dynamodb/client';
+import { TENANT_SESSIONS_KEPT, TenantSessions } from './sts/tenant-session';
 
 // The one place the functions' SDK clients are built. Each composition root (handlers/*)
 // calls what it uses once per container, outside the handler. One factory per client:
@@ -23,13 +27,19 @@ const DYNAMODB_CALL_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 3_000
 
 /** Locally the table lives in DynamoDB Local, apart from moto's other services. */
 export function dynamoClient(config: Target): DynamoDBDocumentClient {
-  const endpoint = config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : endpointOf(config);
-  return countCalls(createDocumentClient({ region: config.region, ...endpoint, ...retry, requestHandler: DYNAMODB_CALL_TIMEOUTS }), 'dynamodb');
+  return countCalls(createDocumentClient({ region: config.region, ...dynamoEndpointOf(config), ...retry, requestHandler: DYNAMODB_CALL_TIMEOUTS }), 'dynamodb');
 }
+
+const dynamoEndpointOf = (config: Target) => (config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : endpointOf(config));
 
 /** This region's KMS unless another is named. */
 export function kmsClient(config: Target, region: string = config.region): KMSClient {
   return countCalls(new KMSClient({ region, ...endpointOf(config), ...retry }), 'kms');
+}
+
+function stsClient(config: Target): STSClient {
+  // The regional endpoint: a session minted here does not depend on another region.
+  return countCalls(new STSClient({ region: config.region, ...endpointOf(config), ...retry }), 'sts');
 }
 
 export function s3Client(config: Target): S3Client {
@@ -43,7 +53,75 @@ export interface AwsClients {
   readonly kms: ReadonlyMap<string, KMSClient>;
 }
 
-/** DynamoDB, and KMS in every configured region: what the request-serving functions use. */
+/** DynamoDB, and KMS in every configured region, as the function's own role. */
 export function createAwsClients(config: CofferConfig): AwsClients {
   return { dynamo: dynamoClient(config), kms: new Map(config.regions.map((region) => [region, kmsClient(config, region)])) };
+}
+
+/**
+ * What the functions serving tenants' requests use: while a request acts for a tenant
+ * (ports/acting-tenant.ts), every call signs with that tenant's session of the
+ * tenant-access role, so IAM holds the request to the tenant's partitions and keys
+ * whatever its code asks for. Other calls (the platform admin's, an anonymous caller's
+ * refusal) run as the function's own role, which the stacks allow only platform partitions.
+ * Without a tenant-access role configured, the function's own clients.
+ */
+export function createRequestClients(config: CofferConfig): AwsClients {
+  return { dynamo: requestDynamoClient(config), kms: new Map(config.regions.map((region) => [region, requestKmsClient(config, region)])) };
+}
+
+/** DynamoDB alone, as createRequestClients builds it (a function that needs no KMS). */
+export function requestDynamoClient(config: CofferConfig): DynamoDBDocumentClient {
+  const own = dynamoClient(config);
+  const sessions = tenantSessionsOf(config);
+  if (!sessions) return own;
+  // The tenants' clients share the function's connections.
+  const requestHandler = own.config.requestHandler;
+  return actingTenantAware(own, (tenantId) =>
+    countCalls(createDocumentClient({ region: config.region, ...dynamoEndpointOf(config), ...retry, requestHandler, credentials: sessions.provider(tenantId) }), 'dynamodb'),
+  );
+}
+
+function requestKmsClient(config: CofferConfig, region: string): KMSClient {
+  const own = kmsClient(config, region);
+  const sessions = tenantSessionsOf(config);
+  if (!sessions) return own;
+  const requestHandler = own.config.requestHandler;
+  return actingTenantAware(own, (tenantId) => countCalls(new KMSClient({ region, ...endpointOf(config), ...retry, requestHandler, credentials: sessions.provider(tenantId) }), 'kms'));
+}
+
+/** One per container and role: every client of a tenant shares its one session. */
+const sessionsByRole = new Map<string, TenantSessions>();
+function tenantSessionsOf(config: CofferConfig): TenantSessions | undefined {
+  const role = config.tenantAccessRoleArn;
+  if (!role) return undefined;
+  let sessions = sessionsByRole.get(role);
+  if (!sessions) sessionsByRole.set(role, (sessions = new TenantSessions(stsClient(config), role, systemClock)));
+  return sessions;
+}
+
+interface Sender {
+  send(...args: never[]): Promise<unknown>;
+}
+
+/** `own`, except that each call made while a request acts for a tenant goes through that tenant's client. */
+function actingTenantAware<C extends Sender>(own: C, clientOf: (tenantId: string) => C): C {
+  const tenants = new Map<string, C>();
+  const clientFor = (tenantId: string): C => {
+    const kept = tenants.get(tenantId);
+    tenants.delete(tenantId);
+    const client = kept ?? clientOf(tenantId);
+    tenants.set(tenantId, client); // most recently used last
+    for (const oldest of tenants.keys()) {
+      if (tenants.size <= TENANT_SESSIONS_KEPT) break;
+      tenants.delete(oldest); // its connections are shared: nothing to close
+    }
+    return client;
+  };
+  const send = (...args: never[]) => {
+    const tenantId = actingTenant();
+    const client = tenantId === undefined ? own : clientFor(tenantId);
+    return client.send(...args);
+  };
+  return new Proxy(own, { get: (target, property, receiver) => (property === 'send' ? send : Reflect.get(target, property, receiver)) });
 }

@@ -1,4 +1,4 @@
-import { dynamoClient } from '../adapters/aws-clients';
+import { requestDynamoClient } from '../adapters/aws-clients';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { DynamoIdempotencyStore } from '../adapters/dynamodb/idempotency-store';
 import { DynamoAuditSinkStore } from '../adapters/dynamodb/audit-sink-store';
@@ -11,7 +11,8 @@ import { DynamoAccessRules } from '../adapters/dynamodb/access-rules';
 
 // Composition root of the audit function (query and export).
 const config = loadConfig();
-const dynamo = dynamoClient(config);
+// Each tenant's request signs with that tenant's session (token vending).
+const dynamo = requestDynamoClient(config);
 export const auditLog = new DynamoAuditLog(dynamo, config.table);
 
 const trail = new AuditTrail({

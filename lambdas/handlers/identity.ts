@@ -1,4 +1,4 @@
-import { createAwsClients } from '../adapters/aws-clients';
+import { createRequestClients } from '../adapters/aws-clients';
 import { DynamoAccessRules } from '../adapters/dynamodb/access-rules';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { DynamoIdempotencyStore } from '../adapters/dynamodb/idempotency-store';
@@ -22,7 +22,8 @@ import { identityRoutes, type IdentityServices } from './identity-routes';
 // Composition root of the identity function: users, clients, groups, policies, trusted
 // issuers, IAM bindings, network safelist, whoami and logout.
 const config = loadConfig();
-const aws = createAwsClients(config);
+// Each tenant's request signs with that tenant's session (token vending).
+const aws = createRequestClients(config);
 export const auditLog = new DynamoAuditLog(aws.dynamo, config.table);
 const tenants = new DynamoTenantRepository(aws.dynamo, config.table);
 const dataKeys = new DataKeyRing(tenants, new KmsTenantKeyService(aws.kms, config.primaryRegion, config.region), systemClock, config.dataKeyTtlMs);

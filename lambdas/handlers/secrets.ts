@@ -1,7 +1,7 @@
 import { DynamoSecretRepository } from '../adapters/dynamodb/secret-repository';
 import { DynamoTenantRepository } from '../adapters/dynamodb/tenant-repository';
 import { KmsTenantKeyService } from '../adapters/kms/tenant-key-service';
-import { createAwsClients } from '../adapters/aws-clients';
+import { createRequestClients } from '../adapters/aws-clients';
 import { DynamoAuditLog } from '../adapters/dynamodb/audit-log';
 import { DynamoIdempotencyStore } from '../adapters/dynamodb/idempotency-store';
 import { loadConfig } from '../config';
@@ -16,7 +16,8 @@ import { secretsRoutes, type SecretsFor } from './secrets-routes';
 
 // Composition root of the secrets function: built once per container, at cold start.
 const config = loadConfig();
-const aws = createAwsClients(config);
+// Each tenant's request signs with that tenant's session (token vending).
+const aws = createRequestClients(config);
 export const auditLog = new DynamoAuditLog(aws.dynamo, config.table);
 const tenants = new DynamoTenantRepository(aws.dynamo, config.table);
 const keyService = new KmsTenantKeyService(aws.kms, config.primaryRegion, config.region);

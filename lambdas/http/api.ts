@@ -27,6 +27,7 @@ import { regionHeader } from './region-header';
 import { bodyText, parseInput, safeDecode } from './parse-request';
 import { beginIdempotent, WRITE_METHODS } from './idempotency';
 import type { IdempotencyStore } from '../ports/idempotency';
+import { actAsTenant } from '../ports/acting-tenant';
 
 /**
  * Kept back from the function's deadline to record the request's event and answer: a route
@@ -153,53 +154,61 @@ export function api(routes: readonly AnyRoute[], options: ApiOptions) {
       // A request no route serves came through the gateway's authorized catch-all (ANY,
       // `{proxy+}`): it is recorded as `request.unrouted`, with the caller who sent it.
       const principal = !matched || matched.access !== 'public' ? principalFromAuthorizerContext(event.requestContext?.authorizer) : undefined;
-      const timeUp = new AbortController();
-      if (matched?.route.audit === false) return respond(await serve(matched, event, context, principal, undefined, timeUp.signal));
-
-      const audit = new RequestAudit(
-        {
-          action: matched?.route.audit ? matched.route.audit.action : 'request.unrouted',
-          correlationId: context.correlationId,
-          sourceIp: event.requestContext?.identity?.sourceIp ?? 'unknown',
-          userAgent: event.headers?.['user-agent'] ?? 'unknown',
-          region: options.region,
-          time: new Date().toISOString(),
-        },
-        principal,
-        timeUp.signal,
-      );
-      const resource = matched
-        ? (event.pathParameters?.path ?? event.pathParameters?.tenantId ?? event.pathParameters?.name ?? event.pathParameters?.clientId)
-        : event.path;
-      if (resource !== undefined) audit.about(safeDecode(resource));
-      if (!matched) audit.note({ method: printable(event.httpMethod ?? ''), route: printable(event.resource ?? '') });
-
-      let response: APIGatewayProxyResult;
-      let errorCode: string | undefined;
-      try {
-        response = respond(await withinDeadline(serve(matched, event, context, principal, audit, timeUp.signal), context, timeUp));
-      } catch (error) {
-        response = problemResponse(error, context.correlationId);
-        errorCode = error instanceof CofferError ? error.code : 'unexpected';
-      }
-      // A cut-off request's 503 is recorded even when its change's own event committed: the
-      // trail shows what the caller was told, within what is left of the reserve.
-      const cutOff = errorCode === 'deadline-exceeded';
-      if (!audit.recorded || cutOff) {
-        try {
-          await options.auditLog.append(audit.draft(response.statusCode, errorCode), cutOff ? { withinMs: DEADLINE_EVENT_MS } : {});
-        } catch (error) {
-          // Nothing reaches the caller that the trail does not show: no value, no token, not
-          // even a 404. A request that already failed for want of a dependency or of time
-          // keeps its own 503, which names the real cause and serves nothing either.
-          if (errorCode === 'dependency-unavailable' || errorCode === 'deadline-exceeded') return response;
-          const written = matched?.route.audit ? matched.route.audit.ifUnrecorded : undefined;
-          if (written !== undefined) throw new DependencyUnavailableError('audit', { cause: error, detail: written });
-          throw error instanceof DependencyUnavailableError ? error : new DependencyUnavailableError('audit', { cause: error });
-        }
-      }
-      return response;
+      // Everything this request does, its audit event included, acts for the verified
+      // token's tenant: the AWS clients sign with that tenant's session (token vending).
+      if (principal?.kind === 'tenant') return actAsTenant(principal.tenantId, () => answer(matched, event, context, principal));
+      return answer(matched, event, context, principal);
     });
+
+  /** One request, audited: the route's answer, or its problem, once the event is recorded. */
+  async function answer(matched: Served | undefined, event: APIGatewayProxyEvent, context: CofferContext, principal: Principal | undefined): Promise<APIGatewayProxyResult> {
+    const timeUp = new AbortController();
+    if (matched?.route.audit === false) return respond(await serve(matched, event, context, principal, undefined, timeUp.signal));
+
+    const audit = new RequestAudit(
+      {
+        action: matched?.route.audit ? matched.route.audit.action : 'request.unrouted',
+        correlationId: context.correlationId,
+        sourceIp: event.requestContext?.identity?.sourceIp ?? 'unknown',
+        userAgent: event.headers?.['user-agent'] ?? 'unknown',
+        region: options.region,
+        time: new Date().toISOString(),
+      },
+      principal,
+      timeUp.signal,
+    );
+    const resource = matched
+      ? (event.pathParameters?.path ?? event.pathParameters?.tenantId ?? event.pathParameters?.name ?? event.pathParameters?.clientId)
+      : event.path;
+    if (resource !== undefined) audit.about(safeDecode(resource));
+    if (!matched) audit.note({ method: printable(event.httpMethod ?? ''), route: printable(event.resource ?? '') });
+
+    let response: APIGatewayProxyResult;
+    let errorCode: string | undefined;
+    try {
+      response = respond(await withinDeadline(serve(matched, event, context, principal, audit, timeUp.signal), context, timeUp));
+    } catch (error) {
+      response = problemResponse(error, context.correlationId);
+      errorCode = error instanceof CofferError ? error.code : 'unexpected';
+    }
+    // A cut-off request's 503 is recorded even when its change's own event committed: the
+    // trail shows what the caller was told, within what is left of the reserve.
+    const cutOff = errorCode === 'deadline-exceeded';
+    if (!audit.recorded || cutOff) {
+      try {
+        await options.auditLog.append(audit.draft(response.statusCode, errorCode), cutOff ? { withinMs: DEADLINE_EVENT_MS } : {});
+      } catch (error) {
+        // Nothing reaches the caller that the trail does not show: no value, no token, not
+        // even a 404. A request that already failed for want of a dependency or of time
+        // keeps its own 503, which names the real cause and serves nothing either.
+        if (errorCode === 'dependency-unavailable' || errorCode === 'deadline-exceeded') return response;
+        const written = matched?.route.audit ? matched.route.audit.ifUnrecorded : undefined;
+        if (written !== undefined) throw new DependencyUnavailableError('audit', { cause: error, detail: written });
+        throw error instanceof DependencyUnavailableError ? error : new DependencyUnavailableError('audit', { cause: error });
+      }
+    }
+    return response;
+  }
 
   async function serve(
     matched: Served | undefined,

@@ -44,8 +44,9 @@ export interface TenantAccessRoleProps {
  * Toolkit: a request function assumes this role with the STS session tag `TenantId` (the
  * tenant of the verified token), and the session can reach only that tenant's partitions
  * and use tenant keys only with that tenant's encryption context. Defence in depth behind
- * the tenant-bound repositories; the runtime does not assume it yet
- * (lambdas/adapters/sts/tenant-session.ts says what remains).
+ * the tenant-bound repositories: the runtime mints these sessions in one place
+ * (lambdas/adapters/sts/tenant-session.ts) and signs every call of a tenant's request with
+ * one (lambdas/adapters/aws-clients.ts, createRequestClients).
  */
 export class TenantAccessRole extends Construct {
   readonly role: Role;

@@ -12,6 +12,7 @@ import { ENV, type FunctionEnvironment } from '../../lambdas/env';
 import type { CofferConfig } from '../config';
 import { anyKmsKeyArn, kmsAliasArn, renderedAnyKmsKeyArn } from '../naming';
 import { CofferFunction } from './coffer-function';
+import { TENANT_ITEM_ACTIONS } from './tenant-access-role';
 import { TOKEN_SIGNING_KEY_ALIAS } from './token-signing-key';
 
 /** Prefix of tenant key aliases (`alias/coffer/<tenantId>`, tenant ids start `ten_`). */
@@ -84,18 +85,31 @@ export class VaultFunctions extends Construct {
     this.trustPeerSigningKey(peerRegion);
 
     table.grantReadData(this.health.role);
-    // Every audited function appends its requests' events to the table (fail closed), in the
-    // same transaction as its change; none of them touches S3.
-    for (const writer of [this.token, this.tenants, this.secrets, this.audit, this.identity]) table.grantReadWriteData(writer.role);
-    // The authorizer records refused tokens, which name no tenant: the platform chain only.
-    this.authorizer.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        // Query/GetItem find the chain's tail (its last event or the shipped mark).
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-        resources: [table.tableArn],
-        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [leadingKeys.platformAudit] } },
-      }),
-    );
+    // Logins (before any token names a tenant) and onboarding run as their own roles.
+    for (const writer of [this.token, this.tenants]) table.grantReadWriteData(writer.role);
+    // The functions serving tenants' requests reach tenant partitions only through the
+    // tenant-access role (token vending, TenantAccessRole): their own roles hold the
+    // platform's partitions at most. A refused or anonymous request's event goes to the
+    // platform chain (Query/GetItem find the chain's tail: its last event or shipped mark).
+    const appendToPlatformChain = new PolicyStatement({
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [leadingKeys.platformAudit] } },
+    });
+    // The authorizer records refused tokens, which name no tenant.
+    for (const fn of [this.authorizer, this.secrets]) fn.role.addToPrincipalPolicy(appendToPlatformChain);
+    // The platform admin reads its trail, asks who it is and logs out here (with an
+    // Idempotency-Key of its own): the platform's partitions, never a tenant's.
+    const platformPartitions = new PolicyStatement({
+      sid: 'PlatformPartitionsOnly',
+      actions: [...TENANT_ITEM_ACTIONS],
+      resources: [table.tableArn],
+      conditions: {
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [leadingKeys.platform, `${leadingKeys.platform}#*`] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      },
+    });
+    for (const fn of [this.audit, this.identity]) fn.role.addToPrincipalPolicy(platformPartitions);
     // Each check re-reads the record that minted the token (user, client, issuer, binding),
     // its session and groups: reads only, in identity and client partitions only.
     this.authorizer.role.addToPrincipalPolicy(
@@ -237,24 +251,12 @@ export class VaultFunctions extends Construct {
     ]);
   }
 
-  /** Reads and writes unwrap/wrap tenant data keys under the tenant's managed keys. */
+  /**
+   * Logins open TOTP seeds sealed under the tenant's data key: the token function unwraps
+   * existing data keys. The functions serving tenants' requests use tenant keys only through
+   * the tenant-access role, bound to the session's tenant (TenantAccessRole).
+   */
   private grantTenantKeyUse(config: CofferConfig): void {
-    const policy = new Policy(this, 'TenantKeyUse', {
-      statements: [
-        new PolicyStatement({
-          sid: 'UseManagedTenantKeys',
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt'],
-          resources: config.regions.map((region) => kmsArn(region, 'key/*')),
-          conditions: {
-            StringEquals: { [`aws:ResourceTag/${MANAGED_KEY_TAG}`]: 'true' },
-            'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': [TENANT_CONTEXT_KEY] },
-          },
-        }),
-      ],
-    });
-    policy.attachToRole(this.secrets.role);
-    // TOTP seeds are sealed under the tenant's data key: the identity function seals and
-    // opens them, the token function opens them. Unwrapping existing data keys only.
     const unwrap = new Policy(this, 'TenantKeyUnwrap', {
       statements: [
         new PolicyStatement({
@@ -268,20 +270,12 @@ export class VaultFunctions extends Construct {
         }),
       ],
     });
-    unwrap.attachToRole(this.identity.role);
     unwrap.attachToRole(this.token.role);
     acknowledgeWildcards(
       unwrap,
       config.regions.map((region) => [
         `Resource::${renderedKmsArn(region, 'key/*')}`,
         'Tenant keys are created at runtime; Decrypt only, of keys tagged coffer:managed=true in this account and the Coffer regions, with the coffer:tenant encryption context.',
-      ]),
-    );
-    acknowledgeWildcards(
-      policy,
-      config.regions.map((region) => [
-        `Resource::${renderedKmsArn(region, 'key/*')}`,
-        'Tenant keys are created at runtime; use is limited to keys tagged coffer:managed=true in this account and the Coffer regions, and to calls carrying the coffer:tenant encryption context.',
       ]),
     );
   }

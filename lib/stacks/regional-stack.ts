@@ -78,8 +78,8 @@ export class RegionalStack extends Stack {
     });
     // The functions that serve one tenant's requests; not the platform ones (tenants,
     // authorizer, health, shipper), which work across tenants.
-    const { secrets, audit, identity, token } = this.functions;
-    this.tenantAccess = new TenantAccessRole(this, 'TenantAccess', { table: this.table, regions: config.regions, assumers: [secrets, audit, identity, token] });
+    const { secrets, audit, identity } = this.functions;
+    this.tenantAccess = new TenantAccessRole(this, 'TenantAccess', { table: this.table, regions: config.regions, assumers: [secrets, audit, identity] });
     this.api = new VaultApi(this, 'Http', { stage: config.stage, functions: this.functions });
     this.domain = new ApiDomain(this, 'Domain', { config, region, api: this.api.api });
     this.webAcl = new ApiWebAcl(this, 'Waf', { stage: this.api.api.deploymentStage });
@@ -98,7 +98,7 @@ export class RegionalStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'SigningKeyArn', { value: this.signingKey.key.keyArn });
     new CfnOutput(this, 'AuditBucketName', { value: this.audit.bucket.bucketName });
-    new CfnOutput(this, 'TenantAccessRoleArn', { value: this.tenantAccess.role.roleArn, description: 'Assumed per tenant with the TenantId session tag (not by the runtime yet)' });
+    new CfnOutput(this, 'TenantAccessRoleArn', { value: this.tenantAccess.role.roleArn, description: "Assumed per tenant with the TenantId session tag by the functions serving tenants' requests" });
   }
 
   /**

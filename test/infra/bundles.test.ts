@@ -8,11 +8,11 @@ import { describe, expect, it } from 'vitest';
 const SDK_CLIENTS_BY_FUNCTION = {
   authorizer: ['client-dynamodb', 'client-kms'],
   token: ['client-dynamodb', 'client-kms'],
-  secrets: ['client-dynamodb', 'client-kms'],
+  secrets: ['client-dynamodb', 'client-kms', 'client-sts'],
   tenants: ['client-dynamodb', 'client-kms'],
   health: ['client-dynamodb', 'client-kms'],
-  audit: ['client-dynamodb'],
-  identity: ['client-dynamodb', 'client-kms'],
+  audit: ['client-dynamodb', 'client-sts'],
+  identity: ['client-dynamodb', 'client-kms', 'client-sts'],
   'audit-shipper': ['client-dynamodb', 'client-kms', 'client-s3'],
 } as const;
 

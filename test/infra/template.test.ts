@@ -181,7 +181,7 @@ describe('functions', () => {
     const auditKeyId = logicalIdOf('AWS::KMS::Key', (p) => p.Description === 'Coffer audit batch signing key');
     const bucketId = logicalIdOf('AWS::S3::Bucket', (p) => p.ObjectLockEnabled === true);
     const tenantRoleId = logicalIdOf('AWS::IAM::Role', (p) => String(p.Description).startsWith('Coffer tenant-scoped access'));
-    const tenantRequests: string[] = [descriptions.secrets, descriptions.audit, descriptions.identity, descriptions.token];
+    const tenantRequests: string[] = [descriptions.secrets, descriptions.audit, descriptions.identity];
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
       const shipper = fn.Properties!.Description === descriptions.auditShipper;
       expect(fn.Properties!.Environment.Variables).toEqual({
@@ -239,12 +239,51 @@ describe('least privilege', () => {
     });
   });
 
-  it('lets the token and identity functions unwrap tenant data keys (TOTP seeds) but not wrap new ones', () => {
-    for (const description of [descriptions.token, descriptions.identity]) {
-      const kms = statementsOf(description).filter((s) => JSON.stringify(s.Action).includes('kms:Decrypt'));
-      expect(kms).toHaveLength(1);
-      expect(kms[0].Action).toBe('kms:Decrypt');
-      expect(kms[0].Condition).toMatchObject({ 'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['coffer:tenant'] } });
+  it('lets only the token function unwrap tenant data keys (TOTP seeds at login), and not wrap new ones', () => {
+    const kms = statementsOf(descriptions.token).filter((s) => JSON.stringify(s.Action).includes('kms:Decrypt'));
+    expect(kms).toHaveLength(1);
+    expect(kms[0].Action).toBe('kms:Decrypt');
+    expect(kms[0].Condition).toMatchObject({ 'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['coffer:tenant'] } });
+  });
+
+  // Token vending: what a tenant's request reaches, it reaches through the tenant-access role.
+  const TENANT_REQUEST_FUNCTIONS = ['Coffer secrets API', 'Coffer audit trail query and export', 'Coffer users, clients, groups, policies, issuers and IAM bindings'];
+
+  it("gives the functions serving tenants' requests no tenant key of their own role", () => {
+    for (const description of TENANT_REQUEST_FUNCTIONS) {
+      const tenantKeyUse = actionsOf(description).filter((a) => ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncrypt*'].includes(a));
+      expect(tenantKeyUse, description).toEqual([]);
+    }
+  });
+
+  it("gives the functions serving tenants' requests no tenant partition of their own role: platform partitions at most", () => {
+    const tableId = logicalIdOf('AWS::DynamoDB::GlobalTable', () => true);
+    for (const description of TENANT_REQUEST_FUNCTIONS) {
+      const dynamo = statementsOf(description).filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
+      expect(dynamo.length, description).toBeGreaterThan(0);
+      for (const statement of dynamo) {
+        expect(statement.Resource, description).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+        const patterns: string[] = Object.values(statement.Condition).flatMap((c: any) => [c['dynamodb:LeadingKeys']].flat()).filter((p: unknown) => typeof p === 'string' && p !== 'false');
+        expect(patterns.length, description).toBeGreaterThan(0);
+        for (const pattern of patterns) expect(pattern, description).toMatch(/^PLATFORM/);
+      }
+    }
+    // The secrets function appends refused requests' events to the platform chain, nothing more.
+    expect(statementsOf('Coffer secrets API').filter((s) => JSON.stringify(s.Action).includes('dynamodb:'))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+        Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['PLATFORM#AUDIT'] } },
+      },
+    ]);
+    for (const description of ['Coffer audit trail query and export', 'Coffer users, clients, groups, policies, issuers and IAM bindings']) {
+      const [platform, ...more] = statementsOf(description).filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
+      expect(more, description).toEqual([]);
+      expect(platform.Condition, description).toEqual({
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PLATFORM', 'PLATFORM#*'] },
+        Null: { 'dynamodb:LeadingKeys': 'false' },
+      });
     }
   });
 
@@ -312,16 +351,6 @@ describe('least privilege', () => {
     const aliases = statements.find((s) => s.Sid === 'CreateTenantAliases');
     expect(JSON.stringify(aliases.Resource)).toContain(':alias/coffer/ten_*');
     expect(JSON.stringify(aliases.Resource)).not.toContain('token-signing');
-  });
-
-  it('lets the secrets function use only coffer-managed keys, with the tenant encryption context', () => {
-    const keyUse = statementsOf('Coffer secrets API').find((s) => Array.isArray(s.Action) && s.Action.includes('kms:Decrypt'));
-    expect(keyUse.Action).toEqual(['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
-    expect(keyUse.Condition).toEqual({
-      StringEquals: { 'aws:ResourceTag/coffer:managed': 'true' },
-      'ForAnyValue:StringEquals': { 'kms:EncryptionContextKeys': ['coffer:tenant'] },
-    });
-    expect(JSON.stringify(keyUse.Resource)).toContain(':key/*');
   });
 
   it('lets only the shipper write audit objects, and only put them: no read, delete or retention change', () => {

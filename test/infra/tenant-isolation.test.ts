@@ -38,7 +38,7 @@ const roleOfFunction = (region: string, description: string) =>
 const globMatches = (pattern: string, value: string) =>
   new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`).test(value);
 
-const REQUEST_FUNCTIONS = ['Coffer secrets API', 'Coffer audit trail query and export', 'Coffer users, clients, groups, policies, issuers and IAM bindings', 'Coffer token issuance and JWKS'];
+const REQUEST_FUNCTIONS = ['Coffer secrets API', 'Coffer audit trail query and export', 'Coffer users, clients, groups, policies, issuers and IAM bindings'];
 
 describe.each(['eu-west-1', 'eu-central-1'])('the tenant-access role in %s', (region) => {
   it('may be assumed only by the tenant request functions, only with a TenantId session tag shaped like a tenant id', () => {

@@ -1,4 +1,4 @@
-import { DependencyUnavailableError, InternalError, WriteConflictError } from '../../core/errors';
+import { CofferError, DependencyUnavailableError, InternalError, WriteConflictError } from '../../core/errors';
 
 interface AwsLikeError {
   name?: string;
@@ -7,6 +7,8 @@ interface AwsLikeError {
 
 /** Turns a DynamoDB SDK error into a domain error: a lost race, our bug, or an outage. */
 export function translateDynamoError(error: unknown): Error {
+  // Already ours: a tenant session STS could not mint (adapters/sts/tenant-session.ts).
+  if (error instanceof CofferError) return error;
   const e = error as AwsLikeError;
   if (e?.name === 'ConditionalCheckFailedException') return new WriteConflictError('The item changed concurrently.');
   if (e?.name === 'TransactionCanceledException') {

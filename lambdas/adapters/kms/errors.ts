@@ -1,4 +1,4 @@
-import { DependencyUnavailableError } from '../../core/errors';
+import { CofferError, DependencyUnavailableError } from '../../core/errors';
 
 /**
  * Every KMS failure is an outage from the caller's point of view: throttling, a network
@@ -8,6 +8,7 @@ export async function kms<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
+    if (error instanceof CofferError) throw error; // a tenant session STS could not mint
     throw new DependencyUnavailableError('kms', { cause: error });
   }
 }

@@ -1,14 +1,93 @@
-// The tenant-access role (lib/constructs/tenant-access-role.ts): defence in depth behind
-// the tenant-bound repositories, after the AWS SaaS token-vending pattern. The stack
-// deploys it and hands its ARN to the request functions (COFFER_TENANT_ACCESS_ROLE_ARN);
-// its policy confines a session to the partitions and KMS calls of the tenant named by
-// the session tag below.
-//
-// NOT YET USED AT RUN TIME. The runtime still calls DynamoDB and KMS with each function's
-// own role. The step that remains: mint credentials in one place (an STS adapter here),
-// AssumeRole with Tags [{ Key: TENANT_SESSION_TAG, Value: <tenant id of the verified
-// token> }], cache them per tenant until shortly before expiry, never pass them through
-// the authorizer context (it is logged), and build the tenant-bound clients from them.
+import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
+import { DependencyUnavailableError, InternalError } from '../../core/errors';
+import { TENANT_ID } from '../../core/ids';
+import type { Clock } from '../../ports/clock';
+
+// Token vending (the AWS SaaS Builder Toolkit pattern): the one place that mints a tenant's
+// credentials. Each is a session of the tenant-access role (lib/constructs/tenant-access-role.ts)
+// tagged with the tenant of the verified token; the role's policy reads the tag back and
+// confines the session to that tenant's partitions and KMS context. The credentials stay in
+// this container's memory: never in the authorizer context (it is logged), never logged.
 
 /** The STS session tag the tenant-access role requires and its policy reads back. */
 export const TENANT_SESSION_TAG = 'TenantId';
+
+/** Role chaining (a Lambda role assuming another) caps a session at one hour. */
+export const TENANT_SESSION_SECONDS = 3600;
+/**
+ * Renewed when less than this is left. The SDK asks its credential provider again 5 minutes
+ * before expiry, so this must exceed that or it would be handed the old session back.
+ */
+export const TENANT_SESSION_RENEW_BEFORE_MS = 10 * 60_000;
+/** Sessions kept per container; the least recently used goes first past this. */
+export const TENANT_SESSIONS_KEPT = 200;
+
+export interface TenantCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly expiration: Date;
+}
+
+export class TenantSessions {
+  /** Per tenant: the session, or the AssumeRole in flight (concurrent requests share it). */
+  private readonly held = new Map<string, Promise<TenantCredentials>>();
+
+  constructor(
+    private readonly sts: STSClient,
+    private readonly roleArn: string,
+    private readonly clock: Clock,
+  ) {}
+
+  /** A credential provider for one tenant's SDK clients. */
+  provider(tenantId: string): () => Promise<TenantCredentials> {
+    return () => this.credentials(tenantId);
+  }
+
+  async credentials(tenantId: string): Promise<TenantCredentials> {
+    // The trust policy checks the tag's shape too; this catches our own bug first.
+    if (!TENANT_ID.test(tenantId)) throw new InternalError('a tenant session was asked for something that is not a tenant id');
+    const held = this.held.get(tenantId);
+    if (held) {
+      this.held.delete(tenantId);
+      this.held.set(tenantId, held); // most recently used last
+      const credentials = await held; // an AssumeRole that failed fails every request that shared it
+      if (credentials.expiration.getTime() - this.clock.now() > TENANT_SESSION_RENEW_BEFORE_MS) return credentials;
+      const renewed = this.held.get(tenantId);
+      if (renewed && renewed !== held) return renewed; // another request is renewing it already
+    }
+    const minted = this.assume(tenantId);
+    this.held.set(tenantId, minted);
+    for (const oldest of this.held.keys()) {
+      if (this.held.size <= TENANT_SESSIONS_KEPT) break;
+      this.held.delete(oldest);
+    }
+    // A failure is not kept: the next request tries again.
+    minted.catch(() => {
+      if (this.held.get(tenantId) === minted) this.held.delete(tenantId);
+    });
+    return minted;
+  }
+
+  private async assume(tenantId: string): Promise<TenantCredentials> {
+    let answer;
+    try {
+      answer = await this.sts.send(
+        new AssumeRoleCommand({
+          RoleArn: this.roleArn,
+          // CloudTrail names the tenant of every call made with the session.
+          RoleSessionName: `coffer-${tenantId}`,
+          Tags: [{ Key: TENANT_SESSION_TAG, Value: tenantId }],
+          DurationSeconds: TENANT_SESSION_SECONDS,
+        }),
+      );
+    } catch (error) {
+      throw new DependencyUnavailableError('sts', { cause: error });
+    }
+    const c = answer?.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+      throw new DependencyUnavailableError('sts', { cause: new Error('AssumeRole answered without credentials') });
+    }
+    return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+  }
+}
