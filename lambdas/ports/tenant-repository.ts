@@ -68,3 +68,15 @@ export interface ClientRepository {
   /** Creates or replaces; `mustBeNew` refuses to overwrite (ConflictError). */
   put(client: ClientRecord, mustBeNew: boolean): Promise<void>;
 }
+
+/** The platform's own API clients (its operators' credentials), managed from the shell. */
+export interface PlatformClientStore {
+  getPlatformClient(clientId: string): Promise<ClientRecord | undefined>;
+  listPlatformClients(): Promise<ClientRecord[]>;
+  /**
+   * Writes `client` and its audit event in one transaction: new (ConflictError if its id
+   * exists) when `expectedRev` is absent, else only over revision `expectedRev`
+   * (WriteConflictError when it changed meanwhile).
+   */
+  savePlatformClient(client: ClientRecord, expectedRev: number | undefined, audit: PendingAudit): Promise<void>;
+}

@@ -21,6 +21,7 @@ export const keys = {
   tenantSk: 'TENANT',
   dataKeySk: (keyVersion: number) => `DATAKEY#${String(keyVersion).padStart(6, '0')}`,
   clientPk: (scope: string) => (scope === 'platform' ? PLATFORM : `T#${scope}#META`),
+  clientSkPrefix: 'CLIENT#',
   clientSk: (clientId: string) => `CLIENT#${clientId}`,
   /** Users, groups, policies, issuers, IAM bindings, sessions: one partition per tenant. */
   identity: (tenantId: string) => `T#${tenantId}#IDENTITY`,

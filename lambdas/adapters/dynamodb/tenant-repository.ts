@@ -7,6 +7,7 @@ import type {
   ClientRepository,
   CredentialScope,
   DataKeyRecord,
+  PlatformClientStore,
   TenantRecord,
   TenantRepository,
 } from '../../ports/tenant-repository';
@@ -23,7 +24,7 @@ const strip = <T extends object>(item: Record<string, unknown>): T => {
 };
 
 /** Platform-level records: tenants, their wrapped data keys and API clients. */
-export class DynamoTenantRepository implements TenantRepository, ClientRepository {
+export class DynamoTenantRepository implements TenantRepository, ClientRepository, PlatformClientStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -110,6 +111,46 @@ export class DynamoTenantRepository implements TenantRepository, ClientRepositor
       );
     } catch (error) {
       if (error instanceof WriteConflictError) throw new ConflictError(`Client '${client.clientId}' already exists.`);
+      throw error;
+    }
+  }
+
+  getPlatformClient(clientId: string): Promise<ClientRecord | undefined> {
+    return this.get('platform', clientId);
+  }
+
+  async listPlatformClients(): Promise<ClientRecord[]> {
+    const clients: ClientRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo(() =>
+        this.db.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :c)',
+            ExpressionAttributeValues: { ':pk': keys.clientPk('platform'), ':c': keys.clientSkPrefix },
+            ExclusiveStartKey: start,
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      clients.push(...(page.Items ?? []).map((item) => strip<ClientRecord>(item)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return clients;
+  }
+
+  async savePlatformClient(client: ClientRecord, expectedRev: number | undefined, audit: PendingAudit): Promise<void> {
+    if (client.scope !== 'platform') throw new InternalError('savePlatformClient was handed a tenant client');
+    if (!this.auditLog) throw new InternalError('tenant repository built without an audit log');
+    const condition =
+      expectedRev === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : { ConditionExpression: 'attribute_exists(pk) AND (#rev = :rev OR (attribute_not_exists(#rev) AND :rev = :one))', ExpressionAttributeNames: { '#rev': 'rev' }, ExpressionAttributeValues: { ':rev': expectedRev, ':one': 1 } };
+    try {
+      await this.auditLog.transact([{ Put: { TableName: this.table, Item: { pk: keys.clientPk('platform'), sk: keys.clientSk(client.clientId), ...client }, ...condition } }], audit);
+    } catch (error) {
+      if (error instanceof WriteConflictError && expectedRev === undefined) throw new ConflictError(`Client '${client.clientId}' already exists.`);
       throw error;
     }
   }
