@@ -8,6 +8,7 @@ import type {
 import { randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { asFunction } from '../../lambdas/adapters/call-counter';
 import { RETRY_AFTER_SECONDS } from '../../lambdas/core/errors';
 import type { AddressInfo } from 'node:net';
 import { REGION_HEADER } from '../../lambdas/http/region-header';
@@ -186,7 +187,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
       let result = cache.get(token);
       if (!result || result.expiresAt <= Date.now()) {
         try {
-          const fresh = await options.authorizer({ type: 'REQUEST', methodArn, ...request, requestContext } as APIGatewayRequestAuthorizerEvent);
+          const fresh = await asFunction('authorizer', () => options.authorizer({ type: 'REQUEST', methodArn, ...request, requestContext } as APIGatewayRequestAuthorizerEvent));
           result = { result: fresh, expiresAt: Date.now() + ttl };
           if (ttl > 0) cache.set(token, result);
         } catch (error) {
@@ -206,7 +207,7 @@ export function startGateway(options: GatewayOptions): Promise<RunningGateway> {
       isBase64Encoded: false,
       requestContext: { ...requestContext, authorizer },
     };
-    const result = await options.functions[fn](event, lambdaContext(fn, requestId, options.functionTimeoutMs ?? API_FUNCTION_TIMEOUT_SECONDS * 1000));
+    const result = await asFunction(fn, () => options.functions[fn](event, lambdaContext(fn, requestId, options.functionTimeoutMs ?? API_FUNCTION_TIMEOUT_SECONDS * 1000)));
     res.writeHead(result.statusCode, { ...(result.headers as Record<string, string>) });
     res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
   }

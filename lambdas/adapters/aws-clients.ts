@@ -7,7 +7,7 @@ import { actingTenant } from '../ports/acting-tenant';
 import { systemClock } from '../ports/clock';
 import { countCalls } from './call-counter';
 import { createDocumentClient } from './dynamodb/client';
-import { TENANT_SESSIONS_KEPT, TenantSessions } from './sts/tenant-session';
+import { TenantSessions } from './sts/tenant-session';
 
 // The one place the functions' SDK clients are built. Each composition root (handlers/*)
 // calls what it uses once per container, outside the handler. One factory per client:
@@ -20,14 +20,14 @@ const retry = { maxAttempts: 3 };
 const endpointOf = (config: Target) => (config.endpoint ? { endpoint: config.endpoint } : {});
 
 /**
- * A DynamoDB call that hangs is cut off (the SDK's default waits forever), so a request
- * reaches api()'s deadline answer, never Lambda's own timeout. Calls take milliseconds.
+ * A DynamoDB or STS call that hangs is cut off (the SDK's default waits forever), so a
+ * request reaches api()'s deadline answer, never Lambda's own timeout. Calls take milliseconds.
  */
-const DYNAMODB_CALL_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 3_000 };
+const AWS_CALL_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 3_000 };
 
 /** Locally the table lives in DynamoDB Local, apart from moto's other services. */
 export function dynamoClient(config: Target): DynamoDBDocumentClient {
-  return countCalls(createDocumentClient({ region: config.region, ...dynamoEndpointOf(config), ...retry, requestHandler: DYNAMODB_CALL_TIMEOUTS }), 'dynamodb');
+  return countCalls(createDocumentClient({ region: config.region, ...dynamoEndpointOf(config), ...retry, requestHandler: AWS_CALL_TIMEOUTS }), 'dynamodb');
 }
 
 const dynamoEndpointOf = (config: Target) => (config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : endpointOf(config));
@@ -38,8 +38,9 @@ export function kmsClient(config: Target, region: string = config.region): KMSCl
 }
 
 function stsClient(config: Target): STSClient {
-  // The regional endpoint: a session minted here does not depend on another region.
-  return countCalls(new STSClient({ region: config.region, ...endpointOf(config), ...retry }), 'sts');
+  // The regional endpoint: a session minted here does not depend on another region. A hung
+  // AssumeRole is cut off like a DynamoDB call: every request of the tenant waits on it.
+  return countCalls(new STSClient({ region: config.region, ...endpointOf(config), ...retry, requestHandler: AWS_CALL_TIMEOUTS }), 'sts');
 }
 
 export function s3Client(config: Target): S3Client {
@@ -100,6 +101,9 @@ function tenantSessionsOf(config: CofferConfig): TenantSessions | undefined {
   return sessions;
 }
 
+/** Per-tenant clients kept per function container; their sessions outlive them (tenant-session.ts). */
+export const TENANT_CLIENTS_KEPT = 200;
+
 interface Sender {
   send(...args: never[]): Promise<unknown>;
 }
@@ -113,7 +117,7 @@ function actingTenantAware<C extends Sender>(own: C, clientOf: (tenantId: string
     const client = kept ?? clientOf(tenantId);
     tenants.set(tenantId, client); // most recently used last
     for (const oldest of tenants.keys()) {
-      if (tenants.size <= TENANT_SESSIONS_KEPT) break;
+      if (tenants.size <= TENANT_CLIENTS_KEPT) break;
       tenants.delete(oldest); // its connections are shared: nothing to close
     }
     return client;

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { actingTenant } from '../ports/acting-tenant';
 
 // Counts AWS calls per service and command, through an SDK middleware on every client we
@@ -16,11 +17,19 @@ export interface ObservedAwsCall {
   readonly accessKeyId: string | undefined;
   /** The tenant the request that made the call acted for (ports/acting-tenant.ts). */
   readonly actingTenant: string | undefined;
+  /** The function that made it, where its invoker said (the local gateway does). */
+  readonly functionName: string | undefined;
   readonly output?: unknown;
 }
 
 type Observer = (call: ObservedAwsCall) => void;
 const observers = new Set<Observer>();
+const invoking = new AsyncLocalStorage<string>();
+
+/** Runs one invocation of a function, naming it in every call it makes (for observers). */
+export function asFunction<T>(name: string, invocation: () => T): T {
+  return invoking.run(name, invocation);
+}
 
 type Next = (args: { input?: unknown; request?: { headers?: Record<string, string> } }) => Promise<{ output?: unknown }>;
 type Context = { clientName?: string; commandName?: string };
@@ -52,6 +61,7 @@ export function countCalls<C extends { middlewareStack: unknown }>(client: C, se
         input: (args.input ?? {}) as Record<string, unknown>,
         accessKeyId: SIGNED_BY.exec(args.request?.headers?.authorization ?? '')?.[1],
         actingTenant: actingTenant(),
+        functionName: invoking.getStore(),
       };
       let output: unknown;
       try {

@@ -11,8 +11,8 @@ import { MANAGED_KEY_TAG, TENANT_CONTEXT_KEY, TENANT_KEY_TAG } from '../../lambd
 import { ENV, type FunctionEnvironment } from '../../lambdas/env';
 import type { CofferConfig } from '../config';
 import { anyKmsKeyArn, kmsAliasArn, renderedAnyKmsKeyArn } from '../naming';
+import { OWN_TABLE_GRANTS } from '../own-role-grants';
 import { CofferFunction } from './coffer-function';
-import { TENANT_ITEM_ACTIONS } from './tenant-access-role';
 import { TOKEN_SIGNING_KEY_ALIAS } from './token-signing-key';
 
 /** Prefix of tenant key aliases (`alias/coffer/<tenantId>`, tenant ids start `ten_`). */
@@ -88,28 +88,31 @@ export class VaultFunctions extends Construct {
     // Logins (before any token names a tenant) and onboarding run as their own roles.
     for (const writer of [this.token, this.tenants]) table.grantReadWriteData(writer.role);
     // The functions serving tenants' requests reach tenant partitions only through the
-    // tenant-access role (token vending, TenantAccessRole): their own roles hold the
-    // platform's partitions at most. A refused or anonymous request's event goes to the
-    // platform chain (Query/GetItem find the chain's tail: its last event or shipped mark).
-    const appendToPlatformChain = new PolicyStatement({
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [leadingKeys.platformAudit] } },
-    });
-    // The authorizer records refused tokens, which name no tenant.
-    for (const fn of [this.authorizer, this.secrets]) fn.role.addToPrincipalPolicy(appendToPlatformChain);
-    // The platform admin reads its trail, asks who it is and logs out here (with an
-    // Idempotency-Key of its own): the platform's partitions, never a tenant's.
-    const platformPartitions = new PolicyStatement({
-      sid: 'PlatformPartitionsOnly',
-      actions: [...TENANT_ITEM_ACTIONS],
-      resources: [table.tableArn],
-      conditions: {
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [leadingKeys.platform, `${leadingKeys.platform}#*`] },
-        Null: { 'dynamodb:LeadingKeys': 'false' },
-      },
-    });
-    for (const fn of [this.audit, this.identity]) fn.role.addToPrincipalPolicy(platformPartitions);
+    // tenant-access role (token vending, TenantAccessRole): their own roles hold a few
+    // platform partitions (lib/own-role-grants.ts).
+    const ownGrants = { secrets: this.secrets, audit: this.audit, identity: this.identity } as const;
+    for (const [name, fn] of Object.entries(ownGrants) as [keyof typeof OWN_TABLE_GRANTS, CofferFunction][]) {
+      for (const grant of OWN_TABLE_GRANTS[name]) {
+        fn.role.addToPrincipalPolicy(
+          new PolicyStatement({
+            sid: grant.sid,
+            actions: [...grant.actions],
+            resources: [table.tableArn],
+            // Every action here names its keys; the Null guard still refuses one that names none.
+            conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.leadingKeys] }, Null: { 'dynamodb:LeadingKeys': 'false' } },
+          }),
+        );
+      }
+    }
+    // The authorizer records refused tokens, which name no tenant: the platform chain only.
+    this.authorizer.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        // Query/GetItem find the chain's tail (its last event or the shipped mark).
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [leadingKeys.platformAudit] } },
+      }),
+    );
     // Each check re-reads the record that minted the token (user, client, issuer, binding),
     // its session and groups: reads only, in identity and client partitions only.
     this.authorizer.role.addToPrincipalPolicy(
@@ -117,7 +120,7 @@ export class VaultFunctions extends Construct {
         sid: 'CheckTokenRevocation',
         actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
         resources: [table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [leadingKeys.anyTenantIdentity, leadingKeys.anyTenantMeta, leadingKeys.platform] } },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [leadingKeys.anyTenantIdentity, leadingKeys.anyTenantMeta, leadingKeys.platform, leadingKeys.platformIdentity] } },
       }),
     );
 

@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OWN_TABLE_GRANTS } from '../../lib/own-role-grants';
 import { gatewayResources, routeMethods } from '../../lambdas/route-manifest';
 import { SKIP_BUNDLING, SYNTH_TIMEOUT_MS, type TempApp, tempApp } from './fixture';
 
@@ -235,7 +236,7 @@ describe('least privilege', () => {
     // The revocation check: the record that minted a token, its session and groups.
     expect(dynamo[1]).toMatchObject({
       Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#IDENTITY', 'T#*#META', 'PLATFORM'] } },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['T#*#IDENTITY', 'T#*#META', 'PLATFORM', 'PLATFORM#IDENTITY'] } },
     });
   });
 
@@ -268,23 +269,20 @@ describe('least privilege', () => {
         for (const pattern of patterns) expect(pattern, description).toMatch(/^PLATFORM/);
       }
     }
-    // The secrets function appends refused requests' events to the platform chain, nothing more.
-    expect(statementsOf('Coffer secrets API').filter((s) => JSON.stringify(s.Action).includes('dynamodb:'))).toEqual([
-      {
-        Effect: 'Allow',
-        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
-        Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
-        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['PLATFORM#AUDIT'] } },
-      },
-    ]);
-    for (const description of ['Coffer audit trail query and export', 'Coffer users, clients, groups, policies, issuers and IAM bindings']) {
-      const [platform, ...more] = statementsOf(description).filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
-      expect(more, description).toEqual([]);
-      expect(platform.Condition, description).toEqual({
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PLATFORM', 'PLATFORM#*'] },
-        Null: { 'dynamodb:LeadingKeys': 'false' },
-      });
+    // Exactly the grants of lib/own-role-grants.ts, each with its Null guard.
+    const byName = { 'Coffer secrets API': OWN_TABLE_GRANTS.secrets, 'Coffer audit trail query and export': OWN_TABLE_GRANTS.audit, 'Coffer users, clients, groups, policies, issuers and IAM bindings': OWN_TABLE_GRANTS.identity };
+    for (const [description, grants] of Object.entries(byName)) {
+      expect(statementsOf(description).filter((s) => JSON.stringify(s.Action).includes('dynamodb:')), description).toEqual(
+        grants.map((grant) => ({
+          Sid: grant.sid,
+          Effect: 'Allow',
+          Action: grant.actions.length === 1 ? grant.actions[0] : [...grant.actions],
+          Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.leadingKeys] }, Null: { 'dynamodb:LeadingKeys': 'false' } },
+        })),
+      );
     }
+    expect(OWN_TABLE_GRANTS.identity.flatMap((g) => g.leadingKeys)).toEqual(['PLATFORM#AUDIT', 'PLATFORM#IDENTITY', 'PLATFORM#IDEM#*']);
   });
 
   it('lets the shipper write only in audit partitions (its marks), never tenant metadata or secrets', () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { observeAwsCalls, type ObservedAwsCall } from '../../lambdas/adapters/call-counter';
 import { TENANT_SESSION_SECONDS } from '../../lambdas/adapters/sts/tenant-session';
 import { startTestRuntime, type Client } from '../support/runtime';
-import { refusalFor } from '../support/tenant-confinement';
+import { refusalFor, refusalForOwnRole } from '../support/tenant-confinement';
 
 // Token vending at run time: every AWS call a tenant's request makes is signed with that
 // tenant's session of the tenant-access role, and each of those calls is one the role's
@@ -19,7 +19,8 @@ let stopObserving: () => void;
 const answers: string[] = [];
 
 beforeAll(async () => {
-  runtime = await startTestRuntime();
+  // No cached authorizer answers: a logout takes effect on the next request.
+  runtime = await startTestRuntime({ authorizerCacheTtlMs: 0 });
   api = runtime.client;
   stopObserving = observeAwsCalls((call) => calls.push(call));
 });
@@ -51,7 +52,12 @@ async function workOf(tenant: Tenant, round: number) {
     (await send(tenant, 'PUT', `/v1/audit/sinks/vending-${round}`, { target: { type: 'webhook', url: 'https://127.0.0.1:9/hook' } })).status,
     (await send(tenant, 'DELETE', `/v1/audit/sinks/vending-${round}`)).status,
     (await send(tenant, 'GET', '/v1/audit?limit=5')).status,
+    (await send(tenant, 'GET', '/v1/audit/export')).status,
+    (await send(tenant, 'POST', '/v1/clients', { name: `vending-${round}`, roles: ['viewer'] })).status,
+    (await send(tenant, 'PUT', `/v1/groups/vending-${round}`, { roles: ['viewer'] })).status,
+    (await send(tenant, 'GET', '/v1/network')).status,
     (await send(tenant, 'GET', '/v1/whoami')).status,
+    (await send({ ...tenant, token: await api.token(tenant.clientId, tenant.clientSecret) }, 'POST', '/v1/logout')).status,
   ];
   return statuses;
 }
@@ -70,7 +76,7 @@ describe('token vending: tenant requests run as the tenant', () => {
 
   it('signs every call of a tenant request with a session tagged with that tenant, minted once', async () => {
     calls = [];
-    for (const tenant of [a, b]) expect(await workOf(tenant, 1)).toEqual([201, 200, 200, 200, 200, 204, 200, 201, 200, 201, 200, 204, 200, 200]);
+    for (const tenant of [a, b]) expect(await workOf(tenant, 1)).toEqual([201, 200, 200, 200, 200, 204, 200, 201, 200, 201, 200, 204, 200, 200, 201, 201, 200, 200, 204]);
 
     const assumed = calls.filter((c) => c.command === 'AssumeRole');
     for (const tenant of [a, b]) {
@@ -113,14 +119,31 @@ describe('token vending: tenant requests run as the tenant', () => {
     expect(calls.filter((c) => c.actingTenant !== undefined && c.service !== 'sts').length).toBeGreaterThan(80);
   });
 
-  it("runs the platform admin's requests as the function's own role, acting for no tenant", async () => {
+  it("runs every other request as the function's own role, within its platform grants (lib/own-role-grants.ts)", async () => {
     calls = [];
     const admin = await api.adminToken();
-    expect((await api.request('GET', '/v1/audit?limit=5', { token: admin })).status).toBe(200);
-    expect((await api.request('GET', '/v1/whoami', { token: admin })).status).toBe(200);
-    expect(calls.length).toBeGreaterThan(0);
+    const asAdmin = [
+      ['GET', '/v1/audit?limit=5', 200],
+      ['GET', '/v1/audit/export', 200],
+      ['GET', '/v1/whoami', 200],
+      ['GET', '/v1/roles', 200],
+      ['GET', '/v1/secrets', 403], // a tenant route: refused, recorded on the platform chain
+      ['GET', '/v1/users', 403],
+      ['GET', '/v1/no-such-route', 404], // unrouted: the audit function answers
+    ] as const;
+    for (const [method, path, status] of asAdmin) expect((await api.request(method, path, { token: admin })).status, path).toBe(status);
+    expect((await api.request('GET', '/v1/no-such-route', {})).status).toBe(401);
+    // The platform admin's logout, under an Idempotency-Key: its session lives in PLATFORM#IDENTITY.
+    const other = await api.token(runtime.admin.clientId, runtime.admin.clientSecret);
+    expect((await api.request('POST', '/v1/logout', { token: other, headers: { 'idempotency-key': 'vending-platform-logout-1' } })).status).toBe(204);
+    expect((await api.request('GET', '/v1/whoami', { token: other })).status).toBe(401);
+
     expect(calls.filter((c) => c.actingTenant !== undefined)).toEqual([]);
     expect(calls.filter((c) => c.command === 'AssumeRole')).toEqual([]);
+    const own = calls.filter((c) => c.functionName === 'secrets' || c.functionName === 'audit' || c.functionName === 'identity');
+    expect(new Set(own.map((c) => c.functionName))).toEqual(new Set(['secrets', 'audit', 'identity']));
+    expect(own.some((c) => c.functionName === 'identity' && c.command === 'UpdateItem')).toBe(true);
+    expect(own.map((c) => refusalForOwnRole(c.functionName as 'secrets' | 'audit' | 'identity', c)).filter(Boolean)).toEqual([]);
   });
 
   it('never lets session credentials reach a response', () => {

@@ -1,6 +1,7 @@
 import { TENANT_CONTEXT_KEY } from '../../lambdas/adapters/kms/tenant-key-names';
 import type { ObservedAwsCall } from '../../lambdas/adapters/call-counter';
 import { TENANT_ITEM_ACTIONS } from '../../lib/constructs/tenant-access-role';
+import { OWN_TABLE_GRANTS } from '../../lib/own-role-grants';
 import { tenantAuditPartition, tenantPartitionsPattern } from '../../lib/tenant-partitions';
 
 // What IAM would decide for a call signed with a tenant's session of the tenant-access role
@@ -74,4 +75,19 @@ export function refusalFor(tenantId: string, call: ObservedAwsCall): string | un
     return undefined;
   }
   return `${call.service}:${call.command} is not allowed to a tenant session`;
+}
+
+/**
+ * Why IAM would refuse this call made by `fn` (secrets, audit, identity) with its own role,
+ * outside any tenant's request, or undefined when its grants (lib/own-role-grants.ts) allow it.
+ */
+export function refusalForOwnRole(fn: keyof typeof OWN_TABLE_GRANTS, call: ObservedAwsCall): string | undefined {
+  if (call.service !== 'dynamodb') return `${fn}: ${call.service}:${call.command} is not granted to its own role`;
+  for (const { action, pk } of itemActionsOf(call)) {
+    const granted = OWN_TABLE_GRANTS[fn].some(
+      (grant) => (grant.actions as readonly string[]).includes(`dynamodb:${action}`) && pk !== undefined && grant.leadingKeys.some((pattern) => globMatches(pattern, pk)),
+    );
+    if (!granted) return `${fn}: ${call.command} (dynamodb:${action}) on ${pk ?? 'no partition'} is not granted to its own role`;
+  }
+  return undefined;
 }

@@ -10,6 +10,7 @@ export const tableAttributes = { partitionKey: 'pk', sortKey: 'sk', timeToLive: 
 /** The platform's own partition: the tenant index, platform clients, region flags. */
 const PLATFORM = 'PLATFORM';
 const PLATFORM_AUDIT = 'PLATFORM#AUDIT';
+const PLATFORM_IDENTITY = 'PLATFORM#IDENTITY';
 /** The shared start of every audit event's sort key, `E#<seq>`. */
 const AUDIT_EVENT = 'E#';
 const TENANT_INDEX = 'TENANT#';
@@ -23,8 +24,11 @@ export const keys = {
   clientPk: (scope: string) => (scope === 'platform' ? PLATFORM : `T#${scope}#META`),
   clientSkPrefix: 'CLIENT#',
   clientSk: (clientId: string) => `CLIENT#${clientId}`,
-  /** Users, groups, policies, issuers, IAM bindings, sessions: one partition per tenant. */
-  identity: (tenantId: string) => `T#${tenantId}#IDENTITY`,
+  /**
+   * Users, groups, policies, issuers, IAM bindings, sessions: one partition per tenant; the
+   * platform admin's sessions in the platform's own (outside every tenant's prefix).
+   */
+  identity: (tenantId: string) => (tenantId === 'platform' ? PLATFORM_IDENTITY : `T#${tenantId}#IDENTITY`),
   ownersSk: 'OWNERS',
   networkSk: 'ACCESS#NETWORK',
   sessionSk: (sessionId: string) => `SESSION#${sessionId}`,
@@ -72,4 +76,6 @@ export const leadingKeys = {
   anyTenantAudit: keys.auditChain('*'),
   platform: PLATFORM,
   platformAudit: keys.auditChain('platform'),
+  platformIdentity: keys.identity('platform'),
+  platformIdempotency: keys.idempotency(null, '*'),
 } as const;

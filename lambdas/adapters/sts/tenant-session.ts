@@ -19,8 +19,16 @@ export const TENANT_SESSION_SECONDS = 3600;
  * before expiry, so this must exceed that or it would be handed the old session back.
  */
 export const TENANT_SESSION_RENEW_BEFORE_MS = 10 * 60_000;
-/** Sessions kept per container; the least recently used goes first past this. */
-export const TENANT_SESSIONS_KEPT = 200;
+/**
+ * Sessions kept per container (about 1 KB each); the least recently minted goes first past
+ * this. More than the clients kept (aws-clients.ts), so a client rebuilt for a tenant
+ * finds its session still here.
+ */
+export const TENANT_SESSIONS_KEPT = 1000;
+/** A renewal that failed is tried again after this, while the old session lasts. */
+export const TENANT_SESSION_RETRY_MS = 5_000;
+/** An old session still this far from expiry serves on when its renewal fails. */
+const STILL_USABLE_MS = 60_000;
 
 export interface TenantCredentials {
   readonly accessKeyId: string;
@@ -32,6 +40,8 @@ export interface TenantCredentials {
 export class TenantSessions {
   /** Per tenant: the session, or the AssumeRole in flight (concurrent requests share it). */
   private readonly held = new Map<string, Promise<TenantCredentials>>();
+  /** Tenants whose renewal failed: not before this (epoch ms) again. */
+  private readonly renewalRetryAt = new Map<string, number>();
 
   constructor(
     private readonly sts: STSClient,
@@ -48,19 +58,38 @@ export class TenantSessions {
     // The trust policy checks the tag's shape too; this catches our own bug first.
     if (!TENANT_ID.test(tenantId)) throw new InternalError('a tenant session was asked for something that is not a tenant id');
     const held = this.held.get(tenantId);
+    let previous: TenantCredentials | undefined;
     if (held) {
       this.held.delete(tenantId);
       this.held.set(tenantId, held); // most recently used last
-      const credentials = await held; // an AssumeRole that failed fails every request that shared it
-      if (credentials.expiration.getTime() - this.clock.now() > TENANT_SESSION_RENEW_BEFORE_MS) return credentials;
+      previous = await held; // an AssumeRole that failed fails every request that shared it
+      const left = previous.expiration.getTime() - this.clock.now();
+      if (left > TENANT_SESSION_RENEW_BEFORE_MS) return previous;
       const renewed = this.held.get(tenantId);
       if (renewed && renewed !== held) return renewed; // another request is renewing it already
+      if (left > STILL_USABLE_MS && this.clock.now() < (this.renewalRetryAt.get(tenantId) ?? 0)) return previous;
     }
-    const minted = this.assume(tenantId);
+    const usable = previous;
+    const minted = this.assume(tenantId).then(
+      (credentials) => {
+        this.renewalRetryAt.delete(tenantId);
+        return credentials;
+      },
+      (error: unknown) => {
+        // STS blinked while the old session still works: it serves on (for every request
+        // sharing this renewal), and renewal is tried again in a few seconds.
+        if (usable && usable.expiration.getTime() - this.clock.now() > STILL_USABLE_MS) {
+          this.renewalRetryAt.set(tenantId, this.clock.now() + TENANT_SESSION_RETRY_MS);
+          return usable;
+        }
+        throw error;
+      },
+    );
     this.held.set(tenantId, minted);
     for (const oldest of this.held.keys()) {
       if (this.held.size <= TENANT_SESSIONS_KEPT) break;
       this.held.delete(oldest);
+      this.renewalRetryAt.delete(oldest);
     }
     // A failure is not kept: the next request tries again.
     minted.catch(() => {

@@ -10,7 +10,7 @@ import { refusalFor } from '../../support/tenant-confinement';
 const tenant = newTenantId();
 const other = newTenantId();
 const S = (value: string) => ({ S: value });
-const call = (service: string, command: string, input: Record<string, unknown>): ObservedAwsCall => ({ service, command, input, accessKeyId: 'ASIA', actingTenant: tenant });
+const call = (service: string, command: string, input: Record<string, unknown>): ObservedAwsCall => ({ service, command, input, accessKeyId: 'ASIA', actingTenant: tenant, functionName: 'secrets' });
 
 describe('the tenant-confinement judge', () => {
   it("allows the tenant's own item calls and KMS calls with its encryption context", () => {

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   TENANT_SESSION_RENEW_BEFORE_MS,
+  TENANT_SESSION_RETRY_MS,
   TENANT_SESSION_SECONDS,
   TENANT_SESSIONS_KEPT,
   TenantSessions,
@@ -85,6 +86,33 @@ describe('TenantSessions (token vending)', () => {
     expect((await vending.credentials(tenant)).accessKeyId).toContain(tenant);
   });
 
+  it('keeps serving a session that still works when its renewal fails, and renews once STS answers', async () => {
+    const tenant = newTenantId();
+    const vending = sessions();
+    const first = await vending.credentials(tenant);
+    now += TENANT_SESSION_SECONDS * 1000 - 4 * 60_000; // 4 minutes left: the SDK asks again
+    sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('throttled'), { name: 'Throttling' }));
+    // Every request sharing the failed renewal gets the old session, not an error.
+    expect(await Promise.all([vending.credentials(tenant), vending.credentials(tenant)])).toEqual([first, first]);
+    const tries = sts.commandCalls(AssumeRoleCommand).length;
+    expect(tries).toBe(2);
+    // Not retried on every call meanwhile (the SDK asks on every request near expiry).
+    for (let i = 0; i < 10; i++) expect(await vending.credentials(tenant)).toBe(first);
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(tries);
+    now += TENANT_SESSION_RETRY_MS + 1;
+    sts.on(AssumeRoleCommand).callsFake(mint);
+    expect((await vending.credentials(tenant)).accessKeyId).toBe(`ASIA2-${tenant}`);
+  });
+
+  it('fails the request when the renewal fails and the old session is about to expire', async () => {
+    const tenant = newTenantId();
+    const vending = sessions();
+    await vending.credentials(tenant);
+    now += TENANT_SESSION_SECONDS * 1000 - 30_000;
+    sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('down'), { name: 'ServiceUnavailable' }));
+    await expect(vending.credentials(tenant)).rejects.toBeInstanceOf(DependencyUnavailableError);
+  });
+
   it('refuses an answer without credentials', async () => {
     sts.on(AssumeRoleCommand).resolves({});
     await expect(sessions().credentials(newTenantId())).rejects.toBeInstanceOf(DependencyUnavailableError);
@@ -98,7 +126,7 @@ describe('TenantSessions (token vending)', () => {
     expect(minted).toBe(0);
   });
 
-  it(`keeps the ${TENANT_SESSIONS_KEPT} most recently used tenants' sessions`, async () => {
+  it(`keeps the ${TENANT_SESSIONS_KEPT} most recently used tenants' sessions`, { timeout: 30_000 }, async () => {
     const vending = sessions();
     const tenants = [...Array(TENANT_SESSIONS_KEPT + 1)].map(() => newTenantId());
     for (const tenant of tenants) await vending.credentials(tenant);
