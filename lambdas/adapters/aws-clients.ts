@@ -7,7 +7,8 @@ import { actingTenant } from '../ports/acting-tenant';
 import { systemClock } from '../ports/clock';
 import { countCalls } from './call-counter';
 import { createDocumentClient } from './dynamodb/client';
-import { TenantSessions } from './sts/tenant-session';
+import { recentlyUsed } from './recently-used';
+import { TenantSessions, type TenantCredentials } from './sts/tenant-session';
 
 // The one place the functions' SDK clients are built. Each composition root (handlers/*)
 // calls what it uses once per container, outside the handler. One factory per client:
@@ -25,16 +26,21 @@ const endpointOf = (config: Target) => (config.endpoint ? { endpoint: config.end
  */
 const AWS_CALL_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 3_000 };
 
-/** Locally the table lives in DynamoDB Local, apart from moto's other services. */
-export function dynamoClient(config: Target): DynamoDBDocumentClient {
-  return countCalls(createDocumentClient({ region: config.region, ...dynamoEndpointOf(config), ...retry, requestHandler: AWS_CALL_TIMEOUTS }), 'dynamodb');
+/** A tenant's clients: its session's credentials, over the function's own connections. */
+interface SignedAs {
+  readonly credentials: () => Promise<TenantCredentials>;
+  readonly requestHandler: unknown;
 }
 
-const dynamoEndpointOf = (config: Target) => (config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : endpointOf(config));
+/** Locally the table lives in DynamoDB Local, apart from moto's other services. */
+export function dynamoClient(config: Target, as?: SignedAs): DynamoDBDocumentClient {
+  const endpoint = config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : endpointOf(config);
+  return countCalls(createDocumentClient({ region: config.region, ...endpoint, ...retry, requestHandler: AWS_CALL_TIMEOUTS, ...(as as object) }), 'dynamodb');
+}
 
 /** This region's KMS unless another is named. */
-export function kmsClient(config: Target, region: string = config.region): KMSClient {
-  return countCalls(new KMSClient({ region, ...endpointOf(config), ...retry }), 'kms');
+export function kmsClient(config: Target, region: string = config.region, as?: SignedAs): KMSClient {
+  return countCalls(new KMSClient({ region, ...endpointOf(config), ...retry, ...(as as object) }), 'kms');
 }
 
 function stsClient(config: Target): STSClient {
@@ -76,19 +82,14 @@ export function requestDynamoClient(config: CofferConfig): DynamoDBDocumentClien
   const own = dynamoClient(config);
   const sessions = tenantSessionsOf(config);
   if (!sessions) return own;
-  // The tenants' clients share the function's connections.
-  const requestHandler = own.config.requestHandler;
-  return actingTenantAware(own, (tenantId) =>
-    countCalls(createDocumentClient({ region: config.region, ...dynamoEndpointOf(config), ...retry, requestHandler, credentials: sessions.provider(tenantId) }), 'dynamodb'),
-  );
+  return actingTenantAware(own, (tenantId) => dynamoClient(config, { credentials: sessions.provider(tenantId), requestHandler: own.config.requestHandler }));
 }
 
 function requestKmsClient(config: CofferConfig, region: string): KMSClient {
   const own = kmsClient(config, region);
   const sessions = tenantSessionsOf(config);
   if (!sessions) return own;
-  const requestHandler = own.config.requestHandler;
-  return actingTenantAware(own, (tenantId) => countCalls(new KMSClient({ region, ...endpointOf(config), ...retry, requestHandler, credentials: sessions.provider(tenantId) }), 'kms'));
+  return actingTenantAware(own, (tenantId) => kmsClient(config, region, { credentials: sessions.provider(tenantId), requestHandler: own.config.requestHandler }));
 }
 
 /** One per container and role: every client of a tenant shares its one session. */
@@ -110,21 +111,11 @@ interface Sender {
 
 /** `own`, except that each call made while a request acts for a tenant goes through that tenant's client. */
 function actingTenantAware<C extends Sender>(own: C, clientOf: (tenantId: string) => C): C {
+  // An evicted client's connections are shared: nothing to close.
   const tenants = new Map<string, C>();
-  const clientFor = (tenantId: string): C => {
-    const kept = tenants.get(tenantId);
-    tenants.delete(tenantId);
-    const client = kept ?? clientOf(tenantId);
-    tenants.set(tenantId, client); // most recently used last
-    for (const oldest of tenants.keys()) {
-      if (tenants.size <= TENANT_CLIENTS_KEPT) break;
-      tenants.delete(oldest); // its connections are shared: nothing to close
-    }
-    return client;
-  };
   const send = (...args: never[]) => {
     const tenantId = actingTenant();
-    const client = tenantId === undefined ? own : clientFor(tenantId);
+    const client = tenantId === undefined ? own : recentlyUsed(tenants, tenantId, () => clientOf(tenantId), TENANT_CLIENTS_KEPT);
     return client.send(...args);
   };
   return new Proxy(own, { get: (target, property, receiver) => (property === 'send' ? send : Reflect.get(target, property, receiver)) });

@@ -2,6 +2,7 @@ import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import { DependencyUnavailableError, InternalError } from '../../core/errors';
 import { TENANT_ID } from '../../core/ids';
 import type { Clock } from '../../ports/clock';
+import { recentlyUsed } from '../recently-used';
 
 // Token vending (the AWS SaaS Builder Toolkit pattern): the one place that mints a tenant's
 // credentials. Each is a session of the tenant-access role (lib/constructs/tenant-access-role.ts)
@@ -60,8 +61,7 @@ export class TenantSessions {
     const held = this.held.get(tenantId);
     let previous: TenantCredentials | undefined;
     if (held) {
-      this.held.delete(tenantId);
-      this.held.set(tenantId, held); // most recently used last
+      recentlyUsed(this.held, tenantId, () => held, TENANT_SESSIONS_KEPT);
       previous = await held; // an AssumeRole that failed fails every request that shared it
       const left = previous.expiration.getTime() - this.clock.now();
       if (left > TENANT_SESSION_RENEW_BEFORE_MS) return previous;
@@ -85,12 +85,8 @@ export class TenantSessions {
         throw error;
       },
     );
-    this.held.set(tenantId, minted);
-    for (const oldest of this.held.keys()) {
-      if (this.held.size <= TENANT_SESSIONS_KEPT) break;
-      this.held.delete(oldest);
-      this.renewalRetryAt.delete(oldest);
-    }
+    this.held.delete(tenantId);
+    recentlyUsed(this.held, tenantId, () => minted, TENANT_SESSIONS_KEPT);
     // A failure is not kept: the next request tries again.
     minted.catch(() => {
       if (this.held.get(tenantId) === minted) this.held.delete(tenantId);
